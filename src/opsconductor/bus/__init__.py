@@ -1,0 +1,1 @@
+"""The message bus: one protocol, an in-process and a NATS JetStream implementation."""

@@ -1,0 +1,67 @@
+"""Subject names and the message type each subject family carries.
+
+``raw.<source>`` → parse → ``events.<domain>`` → store/agents; rejected records go to
+``deadletter.<stage>``; configuration changes travel on ``control.<verb>.<kind>``.
+"""
+
+from __future__ import annotations
+
+from opsconductor.messages import ControlMessage, DeadLetterBatch, EventBatch, Message, RawBatch
+
+RAW = "raw"
+EVENTS = "events"
+DEADLETTER = "deadletter"
+CONTROL = "control"
+
+#: Stream families: (family, the message type its subjects carry).
+FAMILIES: dict[str, type[Message]] = {
+    RAW: RawBatch,
+    EVENTS: EventBatch,
+    DEADLETTER: DeadLetterBatch,
+    CONTROL: ControlMessage,
+}
+
+
+def raw(source: str) -> str:
+    """Subject of raw records from one source kind (``syslog``, ``http``, ``replay``)."""
+    return f"{RAW}.{source}"
+
+
+def events(domain: str) -> str:
+    """Subject of parsed events of one domain."""
+    return f"{EVENTS}.{domain}"
+
+
+def deadletter(stage: str) -> str:
+    """Subject of records rejected by one stage."""
+    return f"{DEADLETTER}.{stage}"
+
+
+def control(verb: str, kind: str) -> str:
+    """Subject of a control command, e.g. ``control.reload.rules``."""
+    return f"{CONTROL}.{verb}.{kind}"
+
+
+def family(subject: str) -> str:
+    """The family (first token) of a subject."""
+    return subject.split(".", 1)[0]
+
+
+def message_type(subject: str) -> type[Message]:
+    """The message type carried on ``subject``."""
+    try:
+        return FAMILIES[family(subject)]
+    except KeyError as exc:
+        raise ValueError(f"no message type is registered for subject {subject!r}") from exc
+
+
+def matches(subject_filter: str, subject: str) -> bool:
+    """NATS wildcard match: ``*`` is one token, a final ``>`` is one or more tokens."""
+    wanted = subject_filter.split(".")
+    given = subject.split(".")
+    for index, token in enumerate(wanted):
+        if token == ">":
+            return len(given) > index
+        if index >= len(given) or (token != "*" and token != given[index]):
+            return False
+    return len(wanted) == len(given)

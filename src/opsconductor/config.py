@@ -1,0 +1,142 @@
+"""Settings: environment variables (``OPSC_*``) over an optional YAML file over defaults.
+
+``Settings`` is built once at the edge (CLI) and passed down; nothing imports a global.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from opsconductor.errors import ConfigError
+
+SECRET_FIELDS = frozenset({"database_url", "nats_url", "admin_password"})
+
+
+class Settings(BaseSettings):
+    """Every setting of the product. Each field maps to ``OPSC_<FIELD NAME IN CAPITALS>``."""
+
+    model_config = SettingsConfigDict(env_prefix="OPSC_", extra="ignore")
+
+    data_dir: Path = Field(Path("./opsc-data"), description="Where SQLite, TLS files and state live.")
+    http_host: str = Field("127.0.0.1", description="Address the API and UI listen on.")
+    http_port: int = Field(8080, ge=0, le=65535, description="Port of the API and UI (0 disables).")
+    syslog_host: str = Field("0.0.0.0", description="Address the syslog receivers bind to.")
+    syslog_udp_port: int = Field(5514, ge=0, le=65535, description="Syslog over UDP (0 disables).")
+    syslog_tcp_port: int = Field(
+        5514, ge=0, le=65535, description="Syslog over TCP, RFC 6587 framing (0 disables)."
+    )
+    syslog_tls_port: int = Field(
+        6514, ge=0, le=65535, description="Syslog over TLS, RFC 5425 (0 disables)."
+    )
+    syslog_tls_cert: Path | None = Field(None, description="PEM certificate for the TLS receiver.")
+    syslog_tls_key: Path | None = Field(None, description="PEM private key for the TLS receiver.")
+    syslog_tls_client_ca: Path | None = Field(
+        None, description="CA bundle; when set, TLS clients must present a certificate it signed."
+    )
+    syslog_max_message_bytes: int = Field(
+        65536, ge=480, description="Longest record accepted; longer ones are dead-lettered."
+    )
+    udp_receive_buffer_bytes: int = Field(
+        8 * 1024 * 1024, ge=65536, description="SO_RCVBUF asked for on the UDP socket."
+    )
+    database_url: SecretStr | None = Field(
+        None, description="SQLAlchemy URL; unset: SQLite in the data dir."
+    )
+    nats_url: SecretStr | None = Field(None, description="NATS server URL; unset: in-process bus.")
+    nats_prefix: str = Field(
+        "opsc", description="Prefix of JetStream stream names and subjects (one per deployment)."
+    )
+    default_timezone: str = Field(
+        "UTC", description="Zone assumed for timestamps that state none (RFC 3164, logread)."
+    )
+    retention_days: float = Field(7.0, gt=0, description="Events older than this are deleted.")
+    retention_interval_seconds: float = Field(
+        3600.0, gt=0, description="How often the retention job runs."
+    )
+    batch_max_events: int = Field(2000, ge=1, description="Most records in one bus batch.")
+    batch_max_delay_ms: float = Field(
+        50.0, ge=0, description="Longest a record waits for its batch to fill."
+    )
+    queue_max_batches: int = Field(
+        256, ge=1, description="Bound of each in-process queue, in batches (backpressure)."
+    )
+    http_max_body_bytes: int = Field(
+        10 * 1024 * 1024, ge=1024, description="Largest body POST /api/v1/logs accepts."
+    )
+    classification_file: Path | None = Field(
+        None, description="Extra YAML classification table, applied before the built-in one."
+    )
+    log_level: str = Field("INFO", description="Level of the JSON logs on stderr.")
+    admin_password: SecretStr | None = Field(
+        None, description="Password of the first admin user; unset: one is generated."
+    )
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL in use: the configured one, or SQLite in the data dir."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'opsconductor.db').resolve()}"
+
+    @property
+    def distributed(self) -> bool:
+        """True when stages talk over NATS JetStream rather than the in-process bus."""
+        return self.nats_url is not None
+
+    def masked(self) -> dict[str, Any]:
+        """The effective settings with secrets masked, for ``config show``."""
+        shown: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                value = _mask_url(value.get_secret_value()) if name.endswith("_url") else "********"
+            elif isinstance(value, Path):
+                value = str(value)
+            shown[name] = value
+        shown["effective_database_url"] = _mask_url(self.effective_database_url)
+        return shown
+
+
+def _mask_url(url: str) -> str:
+    """Hide the password part of a URL: ``postgresql://u:secret@h/db`` → ``…u:***@h/db``."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    credentials, _, host = rest.rpartition("@")
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}"
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build settings: defaults < YAML file < environment < explicit overrides."""
+    file_values: dict[str, Any] = {}
+    if config_file is not None:
+        try:
+            loaded = yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"cannot read config file {config_file}: {exc}") from exc
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"config file {config_file} must hold a mapping of settings")
+        file_values = {str(k).lower(): v for k, v in loaded.items()}
+    try:
+        env_settings = Settings()
+        merged = {**file_values, **env_settings.model_dump(exclude_unset=True), **overrides}
+        return Settings.model_validate(merged)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc

@@ -1,0 +1,47 @@
+"""The error tree. Every error the product raises on purpose is an ``OpsConductorError``.
+
+    OpsConductorError
+    ├── ConfigError            settings that cannot be used
+    ├── BusError               the message bus failed or is unreachable
+    │   └── BackpressureError  a bounded queue is full; the caller sheds or waits
+    ├── StoreError             the database failed or is unreachable
+    └── InputError             a request or record cannot be accepted (maps to HTTP 4xx)
+        └── PayloadTooLarge    a body or record exceeds the configured limit (HTTP 413)
+
+Library errors are wrapped with ``raise … from exc`` at the edge that meets them; each edge
+(HTTP, CLI, bus) maps errors to its own answer in one place.
+"""
+
+from __future__ import annotations
+
+
+class OpsConductorError(Exception):
+    """Root of every deliberate error."""
+
+
+class ConfigError(OpsConductorError):
+    """Settings that cannot be used."""
+
+
+class BusError(OpsConductorError):
+    """The message bus failed or is unreachable."""
+
+
+class BackpressureError(BusError):
+    """A bounded queue is full."""
+
+
+class StoreError(OpsConductorError):
+    """The database failed or is unreachable."""
+
+
+class InputError(OpsConductorError):
+    """A request or record that cannot be accepted."""
+
+    status_code = 400
+
+
+class PayloadTooLarge(InputError):
+    """A body or record over the configured size limit."""
+
+    status_code = 413

@@ -1,0 +1,52 @@
+"""ULID ids: time-sortable, unique, generated in monotonic blocks for batches."""
+
+from __future__ import annotations
+
+import os
+import time
+
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_DECODE = {c: i for i, c in enumerate(_ALPHABET)}
+_RANDOM_BITS = 80
+_MASK_128 = (1 << 128) - 1
+
+
+def encode(value: int) -> str:
+    """Encode a 128-bit integer as a 26-character Crockford base32 ULID string."""
+    chars = []
+    for _ in range(26):
+        chars.append(_ALPHABET[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))
+
+
+def decode(text: str) -> int:
+    """Decode a ULID string to its 128-bit integer."""
+    value = 0
+    for char in text.upper():
+        value = (value << 5) | _DECODE[char]
+    return value
+
+
+def ulid_int(now: float | None = None) -> int:
+    """A fresh ULID as an integer: 48 bits of milliseconds, 80 random bits."""
+    millis = int((time.time() if now is None else now) * 1000)
+    # Keep the top random bit clear so a block of consecutive ids never carries into the time.
+    randomness = int.from_bytes(os.urandom(10), "big") >> 1
+    return ((millis << _RANDOM_BITS) | randomness) & _MASK_128
+
+
+def new_ulid(now: float | None = None) -> str:
+    """A fresh ULID string."""
+    return encode(ulid_int(now))
+
+
+def ulid_block(count: int, now: float | None = None) -> list[str]:
+    """``count`` consecutive ULIDs: unique, sorted, and one random draw for the whole block."""
+    start = ulid_int(now)
+    return [encode(start + offset) for offset in range(count)]
+
+
+def ulid_time(text: str) -> float:
+    """The creation time (epoch seconds) stored in a ULID."""
+    return (decode(text) >> _RANDOM_BITS) / 1000.0

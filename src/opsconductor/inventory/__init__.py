@@ -1,0 +1,1 @@
+"""Device inventory: devices, groups, sites and the credential vault."""
