@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     nats_prefix: str = Field(
         "opsc", description="Prefix of JetStream stream names and subjects (one per deployment)."
     )
+    nats_ack_wait_seconds: float = Field(
+        30.0, gt=0, description="Redelivery delay of a message a crashed consumer held."
+    )
     default_timezone: str = Field(
         "UTC", description="Zone assumed for timestamps that state none (RFC 3164, logread)."
     )

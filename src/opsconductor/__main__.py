@@ -1,0 +1,5 @@
+"""``python -m opsconductor`` runs the CLI."""
+
+from opsconductor.cli import app
+
+app(prog_name="opsconductor")

@@ -1,0 +1,25 @@
+"""What the HTTP edge needs from the running process, handed to the app factory."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from opsconductor.bus.protocol import Bus
+from opsconductor.config import Settings
+from opsconductor.observability import Metrics
+
+
+@dataclass
+class AppContext:
+    """Settings, bus, database and metrics of the process serving HTTP."""
+
+    settings: Settings
+    bus: Bus
+    metrics: Metrics
+    engine: AsyncEngine | None = None
+    sessions: async_sessionmaker[AsyncSession] | None = None
+    #: name → readiness probe of each stage running in this process
+    probes: dict[str, Callable[[], Awaitable[bool]]] = field(default_factory=dict)

@@ -1,0 +1,147 @@
+"""The ``opsconductor`` command: run the product, one stage of it, or its tools."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from opsconductor import __version__
+from opsconductor.config import Settings, load_settings
+from opsconductor.errors import OpsConductorError
+from opsconductor.observability import configure_logging
+
+app = typer.Typer(help="OpsConductor: network operations platform.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+config_app = typer.Typer(help="Settings.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(config_app, name="config")
+console = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", "-c", help="YAML settings file.", exists=True,
+                              dir_okay=False)
+]
+
+
+def _settings(config: Path | None) -> Settings:
+    try:
+        settings = load_settings(config)
+    except OpsConductorError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    configure_logging(settings.log_level)
+    return settings
+
+
+def _run(coro: object) -> None:
+    """Run a coroutine on uvloop when available; map product errors to exit code 1."""
+    try:
+        import uvloop
+
+        runner = uvloop.run
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
+        runner = asyncio.run
+    try:
+        runner(coro)  # type: ignore[arg-type]
+    except OpsConductorError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command()
+def up(config: ConfigOption = None) -> None:
+    """Run everything in one process: receivers, pipeline, API and UI."""
+    from opsconductor.runtime import STAGES
+
+    settings = _settings(config)
+    _run(_serve(settings, STAGES, migrate=True))
+
+
+@app.command()
+def run(
+    stage: Annotated[str, typer.Argument(help="ingest, parse, store or api.")],
+    config: ConfigOption = None,
+) -> None:
+    """Run one stage (distributed mode: needs OPSC_NATS_URL and PostgreSQL)."""
+    settings = _settings(config)
+    if not settings.distributed:
+        console.print("[red]error:[/red] `run` needs OPSC_NATS_URL; use `opsconductor up` "
+                      "to run every stage in one process")
+        raise typer.Exit(2)
+    _run(_serve(settings, (stage,), migrate=False))
+
+
+async def _serve(settings: Settings, stages: tuple[str, ...], *, migrate: bool) -> None:
+    from opsconductor.runtime import Runtime
+
+    runtime = Runtime.for_stages(settings, stages, migrate=migrate)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await runtime.start()
+        mode = "distributed (NATS JetStream)" if settings.distributed else "embedded"
+        console.print(f"[bold]OpsConductor {__version__}[/bold] — {mode}, "
+                      f"stages: {', '.join(runtime.stages)}")
+        for what, where in runtime.listening():
+            console.print(f"  {what:<20} {where}")
+        print(f"OpsConductor listening: {runtime.http_url or '-'}", flush=True)
+        await stop.wait()
+    finally:
+        await runtime.stop()
+
+
+@app.command()
+def replay(
+    files: Annotated[list[str], typer.Argument(help="Log files; - reads standard input.")],
+    pace: Annotated[str, typer.Option(help="`fast`, or `original` to keep the gaps between "
+                                           "the records' timestamps.")] = "fast",
+    max_gap: Annotated[float, typer.Option(help="Longest pause with --pace original, seconds.")]
+    = 60.0,
+    config: ConfigOption = None,
+) -> None:
+    """Run log files through the pipeline, as if the records had just arrived."""
+    from opsconductor.ingest.replay import replay_files
+
+    if pace not in ("fast", "original"):
+        console.print("[red]error:[/red] --pace is `fast` or `original`")
+        raise typer.Exit(2)
+    settings = _settings(config)
+    _run(replay_files(settings, files, original_pace=pace == "original", max_gap=max_gap,
+                      console=console))
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigOption = None) -> None:
+    """Apply every pending migration."""
+    from opsconductor.store import upgrade
+
+    settings = _settings(config)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    _run(upgrade(settings.effective_database_url))
+    console.print("database is up to date")
+
+
+@config_app.command("show")
+def config_show(config: ConfigOption = None) -> None:
+    """Print the effective settings, secrets masked."""
+    settings = _settings(config)
+    json.dump(settings.masked(), sys.stdout, indent=2, default=str)
+    sys.stdout.write("\n")
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    print(__version__)

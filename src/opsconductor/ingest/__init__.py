@@ -1,0 +1,1 @@
+"""Receivers: syslog (UDP, TCP, TLS), the HTTP log API and file replay."""

@@ -1,0 +1,174 @@
+"""Turns records arriving one by one into ``RawBatch`` messages on ``raw.<source>``.
+
+Records wait at most ``max_delay`` seconds for a batch to fill. Full batches queue for the
+publisher task in a bounded queue; that bound is where overload shows:
+
+* ``offer`` (datagram receivers) never waits — when the queue is full the record is dropped
+  and counted (``opsc_records_dropped{reason="overload"}``);
+* ``put`` (stream receivers) waits for room, so a TCP sender feels backpressure;
+* ``saturated`` lets the HTTP API answer 503 before it accepts a body it cannot queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from opsconductor import ids
+from opsconductor.bus import subjects
+from opsconductor.bus.protocol import Bus
+from opsconductor.errors import BusError
+from opsconductor.messages import DeadLetter, DeadLetterBatch, RawBatch, RawEvent
+from opsconductor.observability import Metrics
+
+log = logging.getLogger(__name__)
+
+Pending = tuple[float, str, bytes]
+
+
+class RecordBatcher:
+    """Batches raw records of one source and publishes them in order."""
+
+    def __init__(
+        self,
+        bus: Bus,
+        source: str,
+        metrics: Metrics,
+        *,
+        max_events: int = 2000,
+        max_delay: float = 0.05,
+        max_queued_batches: int = 64,
+        subject: str | None = None,
+    ) -> None:
+        self._bus = bus
+        self.source = source
+        self._subject = subject or subjects.raw(source.split("-", 1)[0])
+        self._metrics = metrics
+        self._max_events = max_events
+        self._max_delay = max_delay
+        self._pending: list[Pending] = []
+        self._queue: asyncio.Queue[list[Pending]] = asyncio.Queue(max_queued_batches)
+        self._dropped = metrics.dropped.labels(source, "overload")
+        self._received = metrics.received.labels(source)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        """Start the publisher and the flush timer."""
+        self._tasks = [
+            asyncio.create_task(self._publish_loop(), name=f"batcher-{self.source}"),
+            asyncio.create_task(self._flush_timer(), name=f"batcher-timer-{self.source}"),
+        ]
+
+    async def stop(self) -> None:
+        """Publish what is pending, then stop."""
+        await self.drain()
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    @property
+    def saturated(self) -> bool:
+        """True when no further batch fits in the queue."""
+        return self._queue.full()
+
+    def offer(self, data: bytes, peer: str, received_at: float) -> bool:
+        """Add a record without waiting; False (and counted) when overloaded."""
+        if len(self._pending) >= self._max_events:
+            if self._queue.full():
+                self._dropped.inc()
+                return False
+            self._queue.put_nowait(self._take())
+        self._pending.append((received_at, peer, data))
+        return True
+
+    async def put(self, data: bytes, peer: str, received_at: float) -> None:
+        """Add a record, waiting for room when the queue is full (backpressure)."""
+        if len(self._pending) >= self._max_events:
+            await self._queue.put(self._take())
+        self._pending.append((received_at, peer, data))
+
+    async def put_many(self, records: list[bytes], peer: str, received_at: float) -> None:
+        """Add several records from one sender, waiting for room as needed."""
+        pending = self._pending
+        limit = self._max_events
+        for data in records:
+            pending.append((received_at, peer, data))
+            if len(pending) >= limit:
+                await self._queue.put(self._take())
+                pending = self._pending
+
+    async def flush(self) -> None:
+        """Queue the partial batch now, waiting for room if needed."""
+        if self._pending:
+            await self._queue.put(self._take())
+
+    async def drain(self) -> None:
+        """Wait until everything handed in so far is published."""
+        await self.flush()
+        await self._queue.join()
+
+    def _take(self) -> list[Pending]:
+        taken, self._pending = self._pending, []
+        return taken
+
+    def _flush_nowait(self) -> None:
+        if self._pending and not self._queue.full():
+            self._queue.put_nowait(self._take())
+
+    async def _flush_timer(self) -> None:
+        while True:
+            await asyncio.sleep(self._max_delay)
+            self._flush_nowait()
+
+    async def _publish_loop(self) -> None:
+        while True:
+            pending = await self._queue.get()
+            try:
+                await self._publish(self._build(pending))
+            finally:
+                self._queue.task_done()
+
+    def _build(self, pending: list[Pending]) -> RawBatch:
+        block = ids.ulid_block(len(pending))
+        source = self.source
+        events = [
+            RawEvent(event_id, received_at, source, peer, data)
+            for event_id, (received_at, peer, data) in zip(block, pending, strict=True)
+        ]
+        return RawBatch(block[0], events)
+
+    async def _publish(self, batch: RawBatch) -> None:
+        """Publish, retrying with backoff: the batch keeps its id, so a retry never duplicates."""
+        delay = 0.1
+        while True:
+            try:
+                await self._bus.publish(self._subject, batch, msg_id=batch.id)
+            except BusError:
+                log.warning("publishing %d %s records failed; retrying in %.1fs",
+                            len(batch.events), self.source, delay, exc_info=True)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+            else:
+                self._received.inc(len(batch.events))
+                return
+
+
+async def publish_rejects(
+    bus: Bus, metrics: Metrics, source: str, rejects: list[tuple[str, bytes, str]]
+) -> None:
+    """Publish records a receiver could not frame as dead letters (peer, data, reason)."""
+    if not rejects:
+        return
+    block = ids.ulid_block(len(rejects))
+    now = time.time()
+    letters = [
+        DeadLetter(letter_id, now, source, peer, reason, data, stage="ingest")
+        for letter_id, (peer, data, reason) in zip(block, rejects, strict=True)
+    ]
+    await bus.publish(
+        subjects.deadletter("ingest"), DeadLetterBatch(block[0], letters), msg_id=block[0]
+    )
+    metrics.dead_lettered.labels("ingest").inc(len(letters))

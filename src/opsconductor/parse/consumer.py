@@ -1,0 +1,90 @@
+"""The parse stage's bus edge: ``raw.>`` in, ``events.<domain>`` and ``deadletter.parse`` out.
+
+Output ids derive from the input batch id, so a batch redelivered after a crash republishes
+the same message ids and JetStream drops the duplicates; the store's unique keys catch any
+that outlive the duplicate window.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+
+from opsconductor.bus import subjects
+from opsconductor.bus.protocol import Bus, Delivery, Subscription
+from opsconductor.messages import DeadLetterBatch, Event, EventBatch, RawBatch
+from opsconductor.observability import Metrics
+from opsconductor.parse.service import Parser
+
+DURABLE = "parse"
+
+
+class ParseStage:
+    """Parses raw batches and publishes the events by domain."""
+
+    name = "parse"
+
+    def __init__(self, bus: Bus, parser: Parser, metrics: Metrics, *, max_batch: int = 8) -> None:
+        self._bus = bus
+        self._parser = parser
+        self._metrics = metrics
+        self._max_batch = max_batch
+        self._subscription: Subscription | None = None
+        self._ok = metrics.parsed.labels("ok")
+        self._partial = metrics.parsed.labels("partial")
+        self._dead = metrics.dead_lettered.labels("parse")
+        self._seconds = metrics.batch_seconds.labels("parse")
+
+    async def start(self) -> None:
+        """Subscribe to every raw subject."""
+        self._subscription = await self._bus.consume(
+            f"{subjects.RAW}.>", DURABLE, self.handle, max_batch=self._max_batch
+        )
+
+    async def stop(self) -> None:
+        """Stop after the batch in hand."""
+        if self._subscription is not None:
+            await self._subscription.stop()
+            self._subscription = None
+
+    async def handle(self, deliveries: Sequence[Delivery]) -> None:
+        """Parse each raw batch and publish its output before the deliveries are acked."""
+        for delivery in deliveries:
+            batch = delivery.message
+            if isinstance(batch, RawBatch):
+                await self._handle_batch(batch)
+
+    async def _handle_batch(self, batch: RawBatch) -> None:
+        started = time.perf_counter()
+        outcome = self._parser.parse_batch(batch)
+        by_domain: dict[str, list[Event]] = defaultdict(list)
+        for event in outcome.events:
+            by_domain[event.domain].append(event)
+        for domain, events in by_domain.items():
+            msg_id = f"{batch.id}.{domain}"
+            await self._bus.publish(subjects.events(domain), EventBatch(msg_id, events),
+                                    msg_id=msg_id)
+        if outcome.dead_letters:
+            msg_id = f"{batch.id}.dead"
+            await self._bus.publish(subjects.deadletter(DURABLE),
+                                    DeadLetterBatch(msg_id, outcome.dead_letters), msg_id=msg_id)
+        self._count(outcome.events, len(outcome.dead_letters))
+        self._seconds.observe(time.perf_counter() - started)
+        if batch.events:
+            self._metrics.observe_lag(self.name, batch.events[-1].received_at)
+
+    def _count(self, events: list[Event], dead: int) -> None:
+        ok = partial = generic = 0
+        for event in events:
+            status = event.parse_status
+            if status == "ok":
+                ok += 1
+            elif status == "partial":
+                partial += 1
+            else:
+                generic += 1
+        self._ok.inc(ok)
+        self._partial.inc(partial)
+        self._metrics.unparsed.inc(generic)
+        self._dead.inc(dead)

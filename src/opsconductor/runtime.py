@@ -1,0 +1,167 @@
+"""Wires the stages for ``opsconductor up`` (all in one process) and ``run <stage>`` (one).
+
+The bus and the session factory are the only things that differ between the two deployments;
+each stage gets them from here and never learns which it runs on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import uvicorn
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from opsconductor.api.app import create_app
+from opsconductor.api.context import AppContext
+from opsconductor.bus.factory import create_bus
+from opsconductor.bus.protocol import Bus
+from opsconductor.config import Settings
+from opsconductor.errors import ConfigError
+from opsconductor.ingest.service import IngestStage
+from opsconductor.observability import Metrics
+from opsconductor.parse.consumer import ParseStage
+from opsconductor.parse.service import Parser
+from opsconductor.store import create_engine, session_factory, upgrade
+from opsconductor.store.consumer import StoreStage
+
+log = logging.getLogger(__name__)
+
+#: Every stage, in the order they start (consumers before producers).
+STAGES = ("store", "parse", "ingest", "api")
+_NEEDS_DATABASE = frozenset({"store", "api"})
+
+
+class Stage(Protocol):
+    """What the runtime needs of a stage."""
+
+    name: str
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+@dataclass
+class Runtime:
+    """A set of stages sharing one bus, one database engine and one metrics registry."""
+
+    settings: Settings
+    stages: tuple[str, ...] = STAGES
+    migrate: bool = True
+    metrics: Metrics = field(default_factory=Metrics)
+    bus: Bus | None = None
+    engine: AsyncEngine | None = None
+    sessions: async_sessionmaker[AsyncSession] | None = None
+    running: dict[str, Stage] = field(default_factory=dict)
+    http_url: str | None = None
+    _server: uvicorn.Server | None = None
+    _server_task: asyncio.Task[None] | None = None
+
+    @classmethod
+    def for_stages(cls, settings: Settings, names: Iterable[str], **kwargs: object) -> Runtime:
+        """A runtime for the named stages, checked against the known ones."""
+        wanted = tuple(name for name in STAGES if name in set(names))
+        unknown = set(names) - set(STAGES)
+        if unknown:
+            raise ConfigError(f"unknown stage(s) {', '.join(sorted(unknown))}; "
+                              f"choose from {', '.join(STAGES)}")
+        return cls(settings, wanted, **kwargs)  # type: ignore[arg-type]
+
+    async def start(self) -> None:
+        """Connect, migrate, then start each stage and the HTTP server."""
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.bus = create_bus(self.settings, self.metrics)
+        await self.bus.start()
+        if _NEEDS_DATABASE & set(self.stages):
+            url = self.settings.effective_database_url
+            if self.migrate:
+                await upgrade(url)
+            self.engine = create_engine(url)
+            self.sessions = session_factory(self.engine)
+        for name in self.stages:
+            if name != "api":
+                stage = self._build(name)
+                await stage.start()
+                self.running[name] = stage
+        await self._start_http()
+
+    async def stop(self) -> None:
+        """Stop HTTP, then each stage producers first, then close the bus and database."""
+        if self._server is not None and self._server_task is not None:
+            self._server.should_exit = True
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._server_task
+        for name in reversed(list(self.running)):
+            await self.running.pop(name).stop()
+        if self.bus is not None:
+            await self.bus.close()
+        if self.engine is not None:
+            await self.engine.dispose()
+
+    async def idle(self, timeout: float = 60.0) -> bool:
+        """Wait until every queue of this process is empty (used by replay and tests)."""
+        assert self.bus is not None
+        deadline = asyncio.get_running_loop().time() + timeout
+        ingest = self.running.get("ingest")
+        if isinstance(ingest, IngestStage):
+            await ingest.drain()
+        while asyncio.get_running_loop().time() < deadline:
+            if not any(self.bus.pending().values()):
+                return True
+            await asyncio.sleep(0.02)
+        return False
+
+    def _build(self, name: str) -> Stage:
+        assert self.bus is not None
+        s = self.settings
+        if name == "ingest":
+            return IngestStage(s, self.bus, self.metrics)
+        if name == "parse":
+            parser = Parser(s.default_timezone, s.classification_file, s.syslog_max_message_bytes)
+            return ParseStage(self.bus, parser, self.metrics)
+        if name == "store":
+            assert self.sessions is not None
+            return StoreStage(self.bus, self.sessions, self.metrics,
+                              retention_days=s.retention_days,
+                              retention_interval=s.retention_interval_seconds)
+        raise ConfigError(f"unknown stage {name!r}")
+
+    async def _start_http(self) -> None:
+        if not self.settings.http_port:
+            return
+        assert self.bus is not None
+        context = AppContext(self.settings, self.bus, self.metrics, self.engine, self.sessions)
+        app = create_app(context, full="api" in self.stages)
+        config = uvicorn.Config(
+            app, host=self.settings.http_host, port=self.settings.http_port,
+            log_config=None, access_log=False, lifespan="off", server_header=False,
+        )
+        self._server = uvicorn.Server(config)
+        self._server_task = asyncio.create_task(self._server.serve(), name="http")
+        while not self._server.started:
+            if self._server_task.done():
+                with contextlib.suppress(SystemExit, Exception):
+                    await self._server_task
+                raise ConfigError(
+                    f"cannot serve HTTP on {self.settings.http_host}:{self.settings.http_port}"
+                )
+            await asyncio.sleep(0.01)
+        host = self.settings.http_host
+        shown = f"[{host}]" if ":" in host else host
+        self.http_url = f"http://{shown}:{self.settings.http_port}"
+
+    def listening(self) -> list[tuple[str, str]]:
+        """(what, where) for every listener of this process."""
+        out: list[tuple[str, str]] = []
+        if self.http_url:
+            out.append(("API and UI" if "api" in self.stages else "health and metrics",
+                        self.http_url))
+        ingest = self.running.get("ingest")
+        if isinstance(ingest, IngestStage):
+            out.extend((listener.source, listener.address) for listener in ingest.listeners)
+        return out

@@ -1,0 +1,57 @@
+"""Syslog severity and facility codes and names (RFC 5424 section 6.2.1)."""
+
+from __future__ import annotations
+
+from opsconductor.errors import InputError
+
+SEVERITIES = ("emerg", "alert", "crit", "err", "warning", "notice", "info", "debug")
+FACILITIES = (
+    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron",
+    "authpriv", "ftp", "ntp", "security", "console", "solaris-cron",
+    "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
+)
+_SEVERITY_ALIASES = {
+    "emergency": 0, "panic": 0, "critical": 2, "error": 3, "warn": 4, "information": 6,
+    "informational": 6,
+}
+_FACILITY_ALIASES = {"auth-priv": 10, "security": 4}
+
+
+def severity_code(value: int | str) -> int:
+    """0–7 from a number or a name (``err``, ``error``, ``warning``, ``warn``…)."""
+    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+        code = int(value)
+        if 0 <= code <= 7:
+            return code
+        raise InputError(f"severity {value!r} is not between 0 and 7")
+    name = value.strip().lower()
+    if name in SEVERITIES:
+        return SEVERITIES.index(name)
+    if name in _SEVERITY_ALIASES:
+        return _SEVERITY_ALIASES[name]
+    raise InputError(f"unknown severity {value!r}; use 0-7 or one of {', '.join(SEVERITIES)}")
+
+
+def facility_code(value: int | str) -> int:
+    """0–23 from a number or a name (``daemon``, ``local7``…)."""
+    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+        code = int(value)
+        if 0 <= code <= 23:
+            return code
+        raise InputError(f"facility {value!r} is not between 0 and 23")
+    name = value.strip().lower()
+    if name in _FACILITY_ALIASES:
+        return _FACILITY_ALIASES[name]
+    if name in FACILITIES:
+        return FACILITIES.index(name)
+    raise InputError(f"unknown facility {value!r}")
+
+
+def severity_name(code: int | None) -> str | None:
+    """The keyword of a severity code."""
+    return None if code is None else SEVERITIES[code]
+
+
+def facility_name(code: int | None) -> str | None:
+    """The keyword of a facility code."""
+    return None if code is None or not 0 <= code < len(FACILITIES) else FACILITIES[code]
