@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     http_max_body_bytes: int = Field(
         10 * 1024 * 1024, ge=1024, description="Largest body POST /api/v1/logs accepts."
     )
+    http_accept_timeout_seconds: float = Field(
+        2.0, gt=0, description="How long POST /api/v1/logs waits for room before answering 503."
+    )
     classification_file: Path | None = Field(
         None, description="Extra YAML classification table, applied before the built-in one."
     )

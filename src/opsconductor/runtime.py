@@ -75,8 +75,9 @@ class Runtime:
     async def start(self) -> None:
         """Connect, migrate, then start each stage and the HTTP server."""
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self.bus = create_bus(self.settings, self.metrics)
+        self.bus = create_bus(self.settings)
         await self.bus.start()
+        self._register_bus_metrics(self.bus)
         if _NEEDS_DATABASE & set(self.stages):
             url = self.settings.effective_database_url
             if self.migrate:
@@ -115,6 +116,18 @@ class Runtime:
                 return True
             await asyncio.sleep(0.02)
         return False
+
+    def _register_bus_metrics(self, bus: Bus) -> None:
+        self.metrics.add_gauge_source(
+            "opsc_queue_depth", "Messages waiting or in hand, per durable consumer.", "consumer",
+            lambda: {name: float(depth) for name, depth in bus.pending().items()},
+        )
+        self.metrics.add_gauge_source(
+            "opsc_bus_messages", "Bus totals since start: published, duplicates, rejected, "
+            "redelivered, poison.", "kind",
+            lambda: {kind: float(getattr(bus.counters, kind)) for kind in
+                     ("published", "duplicates", "rejected", "redelivered", "poison")},
+        )
 
     def _build(self, name: str) -> Stage:
         assert self.bus is not None

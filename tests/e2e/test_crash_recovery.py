@@ -14,7 +14,6 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
-
 from tests.conftest import free_port
 
 TCP_RECORDS = 20_000

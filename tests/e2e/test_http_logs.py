@@ -6,7 +6,6 @@ import uuid
 from pathlib import Path
 
 import httpx
-
 from tests.e2e.conftest import all_events, wait_for_events
 
 

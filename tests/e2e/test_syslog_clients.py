@@ -8,10 +8,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-from opsconductor.runtime import Runtime
 from tests.conftest import need_program
 from tests.e2e.conftest import wait_for_events
+
+from opsconductor.runtime import Runtime
 
 
 async def _logger(*args: str) -> None:

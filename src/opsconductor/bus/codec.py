@@ -19,5 +19,12 @@ def encode(message: Message) -> bytes:
 
 
 def decode(subject: str, payload: bytes) -> Message:
-    """The message published on ``subject``; raises ``msgspec.DecodeError`` on bad bytes."""
-    return _decoders[subjects.family(subject)].decode(payload)
+    """The message published on ``subject``.
+
+    Raises ``msgspec.DecodeError`` (a ``ValueError``) on bad bytes, ``ValueError`` when the
+    subject names no known family.
+    """
+    decoder = _decoders.get(subjects.family(subject))
+    if decoder is None:
+        raise ValueError(f"no message type is registered for subject {subject!r}")
+    return decoder.decode(payload)

@@ -5,11 +5,17 @@ Semantics both implementations keep:
 
 * ``publish`` returns once the message is accepted (queued in process, or stored by JetStream).
   It waits when a bounded queue is full: that is the backpressure a TCP receiver passes on.
+* ``try_publish`` never waits: it returns False when the message cannot be taken right now
+  (a bounded queue is full), so a UDP receiver can count the drop and move on.
 * ``msg_id`` de-duplicates: publishing the same id twice within the duplicate window delivers once.
 * ``consume`` with a durable name is a work queue: consumers sharing the name split the
   messages; consumers with different names each see every message.
 * A handler gets a list of deliveries; when it returns they are acknowledged, when it raises
-  they are redelivered. Handlers therefore commit before they return (ack after commit).
+  they are redelivered (``Delivery.redelivered``) after a short delay, up to a configured
+  number of attempts; then they are dropped, logged and counted as ``poison``. Handlers
+  therefore commit before they return (ack after commit), and must be idempotent.
+* Subjects and filters name a known family as their first token (``raw.*``, ``events.>``);
+  a filter cannot span families.
 """
 
 from __future__ import annotations
@@ -30,6 +36,17 @@ class Delivery:
     redelivered: bool = False
 
 
+@dataclass(slots=True)
+class BusCounters:
+    """Running totals one bus instance keeps, for metrics (each only ever grows)."""
+
+    published: int = 0  #: messages accepted by ``publish``/``try_publish``
+    duplicates: int = 0  #: publishes dropped because their ``msg_id`` was seen in the window
+    rejected: int = 0  #: ``try_publish`` calls answered False (queue full)
+    redelivered: int = 0  #: messages handed back for another attempt after a handler failed
+    poison: int = 0  #: messages dropped after the last attempt, or that could not be decoded
+
+
 Handler = Callable[[Sequence[Delivery]], Awaitable[None]]
 
 
@@ -48,6 +65,10 @@ class Bus(Protocol):
 
     async def publish(self, subject: str, message: Message, *, msg_id: str) -> None: ...
 
+    def try_publish(self, subject: str, message: Message, *, msg_id: str) -> bool:
+        """Publish without waiting; False (and counted as ``rejected``) when it cannot be taken."""
+        ...
+
     async def consume(
         self,
         subject_filter: str,
@@ -62,3 +83,8 @@ class Bus(Protocol):
         ...
 
     async def healthy(self) -> bool: ...
+
+    @property
+    def counters(self) -> BusCounters:
+        """Running totals: published, duplicates, rejected, redelivered, poison."""
+        ...

@@ -65,3 +65,37 @@ def matches(subject_filter: str, subject: str) -> bool:
         if index >= len(given) or (token != "*" and token != given[index]):
             return False
     return len(wanted) == len(given)
+
+
+_WILDCARDS = frozenset({"*", ">"})
+
+
+def check_subject(subject: str) -> None:
+    """Raise ``ValueError`` unless ``subject`` is publishable: known family, no wildcards."""
+    tokens = subject.split(".")
+    if len(tokens) < 2 or any(not t or t in _WILDCARDS or " " in t for t in tokens):
+        raise ValueError(f"invalid subject {subject!r}: need <family>.<token>…, no wildcards")
+    if tokens[0] not in FAMILIES:
+        raise ValueError(f"subject {subject!r} names no known family {sorted(FAMILIES)}")
+
+
+def filter_family(subject_filter: str) -> str:
+    """The family a consumer filter reads from; ``ValueError`` if it is bad or spans families."""
+    tokens = subject_filter.split(".")
+    if any(not t or " " in t for t in tokens) or ">" in tokens[:-1]:
+        raise ValueError(f"invalid subject filter {subject_filter!r}")
+    if tokens[0] not in FAMILIES:
+        raise ValueError(
+            f"filter {subject_filter!r} must start with one family of {sorted(FAMILIES)}"
+        )
+    return tokens[0]
+
+
+def check_durable(name: str) -> None:
+    """Raise ``ValueError`` unless ``name`` is a usable durable consumer name.
+
+    JetStream forbids ``.``, ``*``, ``>``, whitespace and path separators in durable names; the
+    in-process bus applies the same rule so a name that works embedded works distributed.
+    """
+    if not name or any(c in name for c in ".*>/\\ \t\r\n"):
+        raise ValueError(f"invalid durable name {name!r}: no '.', '*', '>', '/', or whitespace")

@@ -4,12 +4,14 @@ Bodies: ``text/plain`` (one record per line) or JSON — an array of lines, or o
 ``message`` and optional ``host``, ``program``, ``severity``, ``facility``, ``timestamp``,
 ``procid``, ``msgid``. An object is turned into an RFC 5424 record, so it is parsed like any
 other. The records of one request are published as one batch: 202 means they are queued
-(in-process) or stored by JetStream. A malformed body is a 4xx with a message; a full pipeline
+(in-process) or stored by JetStream. When the pipeline has no room within
+``http_accept_timeout_seconds`` the answer is 503 with ``Retry-After``. A malformed body is a 4xx with a message; a full pipeline
 is 503 with ``Retry-After``, and nothing of a refused request is half-accepted.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -143,8 +145,13 @@ async def submit_logs(
         RawEvent(event_id, now, "http", peer, data)
         for event_id, data in zip(block, records, strict=True)
     ])
-    if not await context.bus.try_publish(subjects.raw("http"), batch, msg_id=batch.id):
+    try:
+        await asyncio.wait_for(
+            context.bus.publish(subjects.raw("http"), batch, msg_id=batch.id),
+            context.settings.http_accept_timeout_seconds,
+        )
+    except TimeoutError as exc:
         context.metrics.dropped.labels("http", "overload").inc(len(records))
-        raise BackpressureError("the pipeline is full; retry later")
+        raise BackpressureError("the pipeline is full; retry later") from exc
     context.metrics.received.labels("http").inc(len(records))
     return JSONResponse({"accepted": len(records), "batch_id": batch.id}, status_code=202)

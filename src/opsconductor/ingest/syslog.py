@@ -104,6 +104,8 @@ class SyslogStreamServer:
             if not chunk:
                 return
             await self._deliver(decoder.feed(chunk), peer)
+            if decoder.closed:  # the framing is lost for good: nothing more can be read
+                return
 
     async def _deliver(self, items: list[bytes | FrameError], peer: str) -> None:
         if not items:

@@ -1,0 +1,591 @@
+"""Helpers shared by the benchmarks: test data, senders, metrics scraping, processes, medians.
+
+Nothing here is product code; the benchmarks drive the product only from outside (a
+subprocess, its syslog ports and its ``/metrics``), the way an operator would.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import multiprocessing as mp
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+#: The shared OpenWrt sample (read only; never copied into the project).
+OPENWRT_LINES = Path("/work/shared/data/openwrt/openwrt_lines.log")
+
+_FACILITIES = {
+    "kern": 0, "user": 1, "mail": 2, "daemon": 3, "auth": 4, "syslog": 5, "lpr": 6, "news": 7,
+    "uucp": 8, "cron": 9, "authpriv": 10, "ftp": 11, "local0": 16, "local1": 17, "local2": 18,
+    "local3": 19, "local4": 20, "local5": 21, "local6": 22, "local7": 23,
+}  # fmt: skip
+_SEVERITIES = {
+    "emerg": 0, "alert": 1, "crit": 2, "err": 3, "error": 3, "warn": 4, "warning": 4,
+    "notice": 5, "info": 6, "debug": 7,
+}  # fmt: skip
+# OpenWrt ``logread``: "Sun Jul 19 21:22:03 2020 daemon.notice netifd: Interface ..."
+_LOGREAD = re.compile(
+    r"^\w{3} (?P<mon>\w{3}) +(?P<day>\d{1,2}) (?P<time>\d\d:\d\d:\d\d) \d{4} "
+    r"(?P<fac>\w+)\.(?P<sev>\w+) (?P<rest>.*)$"
+)
+
+
+def openwrt_lines(path: Path = OPENWRT_LINES) -> list[str]:
+    """The non-empty lines of the shared OpenWrt sample, as they are (``logread`` format)."""
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        return [line.rstrip("\r\n") for line in handle if line.strip()]
+
+
+def rfc3164_lines(path: Path = OPENWRT_LINES, hosts: int = 16) -> list[bytes]:
+    """The OpenWrt sample as RFC 3164 records, ``<PRI>Mmm dd hh:mm:ss host prog[pid]: msg``.
+
+    For ``logread`` lines (about 70 % of the sample) facility and severity come from the
+    line's ``facility.severity`` field and the year is dropped, as RFC 3164 does. The other
+    lines (bare ``prog[pid]: msg`` / ``wlan1: …`` lines, or other time formats) get
+    ``<13>`` (user.notice) and the previous line's timestamp in front. The host cycles through
+    ``openwrt-00`` … so the product sees several devices.
+    """
+    out: list[bytes] = []
+    stamp = "Jul 19 21:22:03"
+    for n, line in enumerate(openwrt_lines(path)):
+        host = f"openwrt-{n % hosts:02d}"
+        match = _LOGREAD.match(line)
+        if match is None:
+            out.append(f"<13>{stamp} {host} {line}".encode())
+            continue
+        pri = _FACILITIES.get(match["fac"], 1) * 8 + _SEVERITIES.get(match["sev"], 5)
+        stamp = f"{match['mon']} {int(match['day']):2d} {match['time']}"
+        out.append(f"<{pri}>{stamp} {host} {match['rest']}".encode())
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# statistics and output
+
+
+def median(values: Sequence[float]) -> float:
+    """The median of the values that are numbers (failed runs are NaN), or NaN for none."""
+    numbers = [v for v in values if not math.isnan(v)]
+    return statistics.median(numbers) if numbers else float("nan")
+
+
+def fmt_rate(value: float) -> str:
+    """``123,456`` (or ``-`` for NaN)."""
+    return "-" if math.isnan(value) else f"{value:,.0f}"
+
+
+def fmt_runs(values: Iterable[float]) -> str:
+    """The individual runs, rounded to thousands: ``151k 148k 160k``."""
+    return " ".join(f"{v / 1000:,.0f}k" if v >= 10_000 else f"{v:,.0f}" for v in values)
+
+
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """A plain-text table with aligned columns."""
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
+    print(line)
+    print("  ".join("-" * w for w in widths))
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
+
+
+def log(message: str) -> None:
+    """Progress on stderr, so stdout keeps only the results."""
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# ports and processes
+
+
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    """A port free for both TCP and UDP on 127.0.0.1 right now."""
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, kind) as first:
+            first.bind(("127.0.0.1", 0))
+            port = first.getsockname()[1]
+            other = socket.SOCK_DGRAM if kind == socket.SOCK_STREAM else socket.SOCK_STREAM
+            with socket.socket(socket.AF_INET, other) as second:
+                try:
+                    second.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            return port
+    raise RuntimeError("no free port")
+
+
+def wait_for(check: Callable[[], bool], timeout: float, what: str, poll: float = 0.1) -> None:
+    """Poll ``check`` until true; RuntimeError after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(Exception):
+            if check():
+                return
+        time.sleep(poll)
+    raise RuntimeError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def stop_process(proc: subprocess.Popen[bytes], timeout: float = 30.0) -> int | None:
+    """SIGTERM the process we started, then SIGKILL it if it has not exited in ``timeout``."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            log(f"pid {proc.pid} did not stop in {timeout:.0f}s; killing it")
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
+def tail(path: Path, lines: int = 15) -> str:
+    """The last lines of a log file, for error messages."""
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def http_get(url: str, timeout: float = 5.0) -> bytes:
+    """The body of a GET."""
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return response.read()
+
+
+@dataclass
+class Product:
+    """``python -m opsconductor up`` in a subprocess, on free loopback ports."""
+
+    workdir: Path
+    env_extra: dict[str, str] | None = None
+    proc: subprocess.Popen[bytes] | None = None
+    http_port: int = 0
+    udp_port: int = 0
+    tcp_port: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    def start(self, timeout: float = 60.0) -> Product:
+        """Start and wait for ``/readyz``."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.http_port = free_port()
+        self.udp_port = free_port(socket.SOCK_DGRAM)
+        self.tcp_port = free_port()
+        env = dict(os.environ)
+        env.update(
+            OPSC_DATA_DIR=str(self.workdir / "data"),
+            OPSC_HTTP_HOST="127.0.0.1",
+            OPSC_HTTP_PORT=str(self.http_port),
+            OPSC_SYSLOG_HOST="127.0.0.1",
+            OPSC_SYSLOG_UDP_PORT=str(self.udp_port),
+            OPSC_SYSLOG_TCP_PORT=str(self.tcp_port),
+            OPSC_SYSLOG_TLS_PORT="0",
+            OPSC_LOG_LEVEL="WARNING",
+        )
+        env.update(self.env_extra or {})
+        out = (self.workdir / "up.out").open("wb")
+        err = (self.workdir / "up.err").open("wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "opsconductor", "up"],
+            env=env,
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+        )
+        out.close()
+        err.close()
+
+        def ready() -> bool:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise RuntimeError(
+                    f"opsconductor up exited with {self.proc.returncode}:\n"
+                    + tail(self.workdir / "up.err")
+                )
+            return b'"ready":true' in http_get(self.url + "/readyz", timeout=2.0).replace(b" ", b"")
+
+        try:
+            wait_for(ready, timeout, "opsconductor up /readyz", poll=0.2)
+        except RuntimeError:
+            self.stop()
+            raise
+        return self
+
+    def metrics(self) -> Metrics:
+        """One scrape of ``/metrics``."""
+        return Metrics.parse(http_get(self.url + "/metrics").decode())
+
+    def stop(self) -> int | None:
+        """SIGTERM and wait (the product drains its queues on the way out)."""
+        if self.proc is None:
+            return None
+        code = stop_process(self.proc, timeout=60.0)
+        self.proc = None
+        return code
+
+
+# ---------------------------------------------------------------------------------------------
+# metrics
+
+
+_SAMPLE = re.compile(r"^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(?P<labels>.*)\})? (?P<value>\S+)")
+_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """A parsed Prometheus text exposition."""
+
+    samples: tuple[tuple[str, dict[str, str], float], ...]
+
+    @classmethod
+    def parse(cls, text: str) -> Metrics:
+        out = []
+        for line in text.splitlines():
+            if not line or line.startswith("#"):
+                continue
+            match = _SAMPLE.match(line)
+            if match is None:
+                continue
+            labels = dict(_LABEL.findall(match["labels"] or ""))
+            out.append((match["name"], labels, float(match["value"])))
+        return cls(tuple(out))
+
+    def total(self, name: str, **labels: str) -> float:
+        """Sum of every sample called ``name`` whose labels include ``labels``."""
+        return sum(
+            value for sample, have, value in self.samples
+            if sample == name and all(have.get(k) == v for k, v in labels.items())
+        )  # fmt: skip
+
+    @property
+    def parsed(self) -> float:
+        """Records the parse stage finished: parsed (any status) + unparsed + parse dead letters."""
+        return (
+            self.total("opsc_records_parsed_total")
+            + self.total("opsc_records_unparsed_total")
+            + self.total("opsc_records_dead_lettered_total", stage="parse")
+        )
+
+    @property
+    def lost(self) -> float:
+        """Records the product says it lost: overload drops + kernel UDP socket drops."""
+        return self.total("opsc_records_dropped_total") + self.total("opsc_udp_kernel_drops")
+
+    @property
+    def stored(self) -> float:
+        return self.total("opsc_events_stored_total")
+
+    @property
+    def queued(self) -> float:
+        return self.total("opsc_queue_depth")
+
+
+# ---------------------------------------------------------------------------------------------
+# senders (each runs in a process of its own so it never shares a GIL with the measuring side)
+
+
+def _udp_sender(
+    *,
+    port: int,
+    datagrams: list[bytes],
+    rate: float,
+    duration: float,
+    start_at: float,
+    results: mp.SimpleQueue,  # type: ignore[type-arg]
+) -> None:
+    """Send ``datagrams`` round-robin at ``rate``/s (0: flat out) for ``duration`` seconds.
+
+    Pacing: every ~1 ms the sender sends as many datagrams as bring it back on schedule
+    (``rate * elapsed``), so the load arrives in ~1 ms bursts. Reports (sent, first, last)
+    wall-clock times.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
+    sock.connect(("127.0.0.1", port))
+    send = sock.send
+    n = len(datagrams)
+    i = sent = errors = 0
+    while time.time() < start_at:
+        time.sleep(0.001)
+    first = time.time()
+    t0 = time.perf_counter()
+    end = t0 + duration
+    burst = 64
+    while True:
+        now = time.perf_counter()
+        if now >= end:
+            break
+        due = int(rate * (now - t0)) if rate else sent + burst
+        if sent >= due:
+            time.sleep(0.0005)
+            continue
+        todo = min(due - sent, 4096)
+        for _ in range(todo):
+            try:
+                send(datagrams[i])
+            except OSError:  # ENOBUFS / ECONNREFUSED: it did not leave; count as not sent
+                errors += 1
+            else:
+                sent += 1
+            i += 1
+            if i == n:
+                i = 0
+    last = time.time()
+    sock.close()
+    results.put((sent, first, last, errors))
+
+
+@dataclass
+class SendResult:
+    """What the sender processes did, together."""
+
+    sent: int
+    first: float
+    last: float
+    errors: int
+
+    @property
+    def rate(self) -> float:
+        span = self.last - self.first
+        return self.sent / span if span > 0 else 0.0
+
+
+def send_udp(
+    port: int, datagrams: list[bytes], rate: float, duration: float, processes: int = 1
+) -> SendResult:
+    """Send for ``duration`` s at a total of ``rate``/s (0: flat out) from ``processes`` senders."""
+    ctx = mp.get_context("fork")
+    results = ctx.SimpleQueue()
+    start_at = time.time() + 0.3
+    share = rate / processes if rate else 0.0
+    procs = []
+    for k in range(processes):
+        # Each sender starts at its own offset in the data so they do not send in lockstep.
+        offset = (k * len(datagrams)) // processes
+        data = datagrams[offset:] + datagrams[:offset]
+        procs.append(
+            ctx.Process(
+                target=_udp_sender,
+                kwargs={
+                    "port": port,
+                    "datagrams": data,
+                    "rate": share,
+                    "duration": duration,
+                    "start_at": start_at,
+                    "results": results,
+                },
+            )
+        )
+    for proc in procs:
+        proc.start()
+    got = [results.get() for _ in procs]
+    for proc in procs:
+        proc.join()
+    return SendResult(
+        sent=sum(g[0] for g in got),
+        first=min(g[1] for g in got),
+        last=max(g[2] for g in got),
+        errors=sum(g[3] for g in got),
+    )
+
+
+def _tcp_sender(
+    port: int,
+    payload: bytes,
+    connections: int,
+    results: mp.SimpleQueue,  # type: ignore[type-arg]
+) -> None:
+    """Send ``payload`` over each of ``connections`` connections as fast as TCP allows."""
+    socks = []
+    for _ in range(connections):
+        sock = socket.create_connection(("127.0.0.1", port))
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        socks.append(sock)
+    view = memoryview(payload)
+    chunk = 256 * 1024
+
+    def pump(sock: socket.socket) -> None:
+        for start in range(0, len(view), chunk):
+            sock.sendall(view[start : start + chunk])
+        sock.shutdown(socket.SHUT_WR)
+
+    first = time.time()
+    threads = [threading.Thread(target=pump, args=(s,)) for s in socks]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    last = time.time()
+    for sock in socks:
+        sock.close()
+    results.put((first, last))
+
+
+def start_tcp_send(
+    port: int, payload: bytes, connections: int
+) -> tuple[mp.Process, mp.SimpleQueue]:  # type: ignore[type-arg]
+    """Start a sender process; ``queue.get()`` gives (first byte, last byte) wall times."""
+    ctx = mp.get_context("fork")
+    results = ctx.SimpleQueue()
+    proc = ctx.Process(target=_tcp_sender, args=(port, payload, connections, results))
+    proc.start()
+    return proc, results  # type: ignore[return-value]
+
+
+def lf_framed(records: list[bytes], count: int) -> bytes:
+    """``count`` records cycled from ``records``, each followed by LF."""
+    n = len(records)
+    block = b"\n".join(records) + b"\n"
+    whole, rest = divmod(count, n)
+    return block * whole + b"".join(r + b"\n" for r in records[:rest])
+
+
+def octet_counted(records: list[bytes], count: int) -> bytes:
+    """``count`` records cycled from ``records``, RFC 6587 octet-counted (``LEN SP MSG``)."""
+    framed = [b"%d %s" % (len(r), r) for r in records]
+    n = len(framed)
+    whole, rest = divmod(count, n)
+    return b"".join(framed) * whole + b"".join(framed[:rest])
+
+
+# ---------------------------------------------------------------------------------------------
+# rsyslog peer
+
+
+RSYSLOGD = shutil.which("rsyslogd") or "/usr/sbin/rsyslogd"
+
+RSYSLOG_CONF = """\
+global(workDirectory="{dir}" maxMessageSize="64k" net.enableDNS="off")
+module(load="imudp" threads="1")
+module(load="imtcp" maxSessions="200")
+input(type="imudp" address="127.0.0.1" port="{udp}" rcvbufSize="{rcvbuf}")
+input(type="imtcp" address="127.0.0.1" port="{tcp}")
+main_queue(queue.type="FixedArray" queue.size="{queue}" queue.dequeueBatchSize="1024")
+if $inputname == "rsyslogd" then {{
+  action(type="omfile" file="{dir}/internal.log")
+  stop
+}}
+action(type="omfile" file="{out}" template="RSYSLOG_TraditionalFileFormat"
+       ioBufferSize="1m" flushOnTXEnd="on")
+"""
+
+
+def udp_socket_drops(port: int) -> int:
+    """Kernel drop count of whatever UDP socket is bound to 127.0.0.1:``port`` (0 when none)."""
+    wanted = f"0100007F:{port:04X}"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/net/udp").read_text().splitlines()[1:]:
+            fields = line.split()
+            if len(fields) > 12 and fields[1] == wanted:
+                return int(fields[12])
+    return 0
+
+
+def _listening(port: int, table: str) -> bool:
+    wanted = f":{port:04X}"
+    with contextlib.suppress(OSError):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[1].endswith(wanted) and (table.endswith("udp") or fields[3] == "0A"):
+                return True
+    return False
+
+
+@dataclass
+class Rsyslog:
+    """``rsyslogd -n`` with imudp and imtcp writing every record to one file (``omfile``)."""
+
+    workdir: Path
+    rcvbuf: int = 8 << 20
+    queue_size: int = 100_000
+    proc: subprocess.Popen[bytes] | None = None
+    udp_port: int = 0
+    tcp_port: int = 0
+    _counted_bytes: int = 0
+    _counted_lines: int = 0
+
+    @property
+    def out(self) -> Path:
+        return self.workdir / "out.log"
+
+    def start(self, timeout: float = 20.0) -> Rsyslog:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.udp_port = free_port(socket.SOCK_DGRAM)
+        self.tcp_port = free_port()
+        conf = self.workdir / "rsyslog.conf"
+        conf.write_text(
+            RSYSLOG_CONF.format(
+                dir=self.workdir,
+                udp=self.udp_port,
+                tcp=self.tcp_port,
+                out=self.out,
+                rcvbuf=self.rcvbuf,
+                queue=self.queue_size,
+            )
+        )
+        err = (self.workdir / "rsyslog.err").open("wb")
+        self.proc = subprocess.Popen(
+            [RSYSLOGD, "-n", "-f", str(conf), "-i", str(self.workdir / "rsyslog.pid")],
+            stdout=err,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        err.close()
+
+        def up() -> bool:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise RuntimeError(
+                    f"rsyslogd exited with {self.proc.returncode}:\n"
+                    + tail(self.workdir / "rsyslog.err")
+                )
+            return _listening(self.udp_port, "/proc/net/udp") and _listening(
+                self.tcp_port, "/proc/net/tcp"
+            )
+
+        wait_for(up, timeout, "rsyslogd to listen")
+        self._counted_bytes = self._counted_lines = 0
+        return self
+
+    def lines(self) -> int:
+        """Lines written to the output file so far (counted incrementally)."""
+        try:
+            with self.out.open("rb") as handle:
+                handle.seek(self._counted_bytes)
+                data = handle.read()
+        except FileNotFoundError:
+            return 0
+        cut = data.rfind(b"\n") + 1
+        self._counted_lines += data.count(b"\n", 0, cut)
+        self._counted_bytes += cut
+        return self._counted_lines
+
+    @property
+    def kernel_drops(self) -> int:
+        return udp_socket_drops(self.udp_port)
+
+    def stop(self) -> int | None:
+        if self.proc is None:
+            return None
+        code = stop_process(self.proc, timeout=30.0)
+        self.proc = None
+        return code

@@ -1,0 +1,268 @@
+"""Pipeline benchmark: ``opsconductor replay`` of 1,000,000 OpenWrt lines into SQLite / PostgreSQL.
+
+Prints the rate of ``opsconductor replay`` on the shared OpenWrt lines repeated to
+``--lines`` lines (default 1,000,000), every event stored, into SQLite and into PostgreSQL
+(median of ``--runs``, default 3). Goal: ≥100,000 lines/s into SQLite.
+
+    python bench/pipeline.py                                   # defaults, a few minutes
+    python bench/pipeline.py --lines 200000 --runs 1 --databases sqlite
+
+How
+    The input file is built in a temp dir by repeating the 561 lines of
+    /work/shared/data/openwrt/openwrt_lines.log, as they are (OpenWrt ``logread`` lines plus
+    the sample's few other forms), until ``--lines`` lines; nothing is copied into the project.
+    Each run uses a fresh data dir (SQLite: ``<data dir>/opsconductor.db``) or a fresh
+    PostgreSQL database ``opsc_bench_<random>`` on ``--pg`` (dropped afterwards), and runs
+    ``python -m opsconductor replay FILE`` as a subprocess (embedded mode: migrations, then the
+    parse and store stages in that process; it returns once every line is stored). The figure
+    is lines / wall time of that subprocess, so it includes interpreter start-up, migrations
+    and shutdown. After each run the ``events`` table is counted and must hold one row per
+    line, or the run is reported as failed. The replay's own "records/s" (which leaves out
+    start-up) is shown too.
+
+    With ``--overhead-lines N`` (default 1000; 0 skips) one extra run per database replays an
+    N-line file: its wall time estimates the fixed start-up + migration + shutdown cost, and
+    "steady" is (lines - N) / (wall - wall of that run).
+
+These are measurements, not tests: nothing here asserts a timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import secrets
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import fmt_rate, fmt_runs, log, median, openwrt_lines, print_table
+
+SQLITE_GOAL = 100_000.0
+_REPORTED = re.compile(r"replayed (\d+) records in ([\d.]+)s")
+
+
+@dataclass
+class Run:
+    lines: int
+    wall: float
+    stored: int
+    reported: float  # the replay's own records/s (NaN when it did not print one)
+
+    @property
+    def ok(self) -> bool:
+        return self.stored == self.lines
+
+    @property
+    def rate(self) -> float:
+        return self.lines / self.wall if self.ok else float("nan")
+
+
+def build_input(path: Path, lines: int) -> None:
+    """``lines`` lines cycled from the shared OpenWrt sample."""
+    sample = [line.encode() + b"\n" for line in openwrt_lines()]
+    whole, rest = divmod(lines, len(sample))
+    block = b"".join(sample)
+    with path.open("wb") as out:
+        for _ in range(whole):
+            out.write(block)
+        out.write(b"".join(sample[:rest]))
+
+
+class Database:
+    """Where one run stores its events."""
+
+    name = ""
+
+    def create(self, workdir: Path) -> dict[str, str]:
+        """Make a fresh database; the environment that points the product at it."""
+        raise NotImplementedError
+
+    def count(self) -> int:
+        raise NotImplementedError
+
+    def drop(self) -> None:
+        """Remove what ``create`` made."""
+
+
+class Sqlite(Database):
+    name = "sqlite"
+
+    def __init__(self) -> None:
+        self.data_dir: Path | None = None
+
+    def create(self, workdir: Path) -> dict[str, str]:
+        self.data_dir = workdir / f"data-{secrets.token_hex(4)}"
+        return {"OPSC_DATA_DIR": str(self.data_dir)}
+
+    def count(self) -> int:
+        assert self.data_dir is not None
+        with sqlite3.connect(self.data_dir / "opsconductor.db") as conn:
+            return int(conn.execute("SELECT count(*) FROM events").fetchone()[0])
+
+    def drop(self) -> None:
+        if self.data_dir is not None:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+            self.data_dir = None
+
+
+class Postgres(Database):
+    name = "postgres"
+
+    def __init__(self, server: str) -> None:
+        self.server = server.rstrip("/")
+        self.db: str | None = None
+
+    async def _admin(self, sql: str) -> None:
+        import asyncpg
+
+        conn = await asyncpg.connect(f"{self.server}/postgres")
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    def create(self, workdir: Path) -> dict[str, str]:
+        self.db = f"opsc_bench_{secrets.token_hex(6)}"
+        asyncio.run(self._admin(f'CREATE DATABASE "{self.db}"'))
+        host = self.server.split("://", 1)[1]
+        return {
+            "OPSC_DATA_DIR": str(workdir / f"data-{self.db}"),
+            "OPSC_DATABASE_URL": f"postgresql+asyncpg://{host}/{self.db}",
+        }
+
+    def count(self) -> int:
+        import asyncpg
+
+        async def count() -> int:
+            conn = await asyncpg.connect(f"{self.server}/{self.db}")
+            try:
+                return int(await conn.fetchval("SELECT count(*) FROM events"))
+            finally:
+                await conn.close()
+
+        return asyncio.run(count())
+
+    def drop(self) -> None:
+        if self.db is not None:
+            asyncio.run(self._admin(f'DROP DATABASE IF EXISTS "{self.db}" WITH (FORCE)'))
+            self.db = None
+
+
+def replay(db: Database, workdir: Path, source: Path, lines: int) -> Run:
+    """One ``opsconductor replay`` into a fresh database, timed and counted."""
+    env = dict(os.environ, OPSC_HTTP_PORT="0", OPSC_LOG_LEVEL="WARNING")
+    env.update(db.create(workdir))
+    try:
+        started = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-m", "opsconductor", "replay", str(source)],
+            env=env, stdin=subprocess.DEVNULL, capture_output=True, check=False,
+        )  # fmt: skip
+        wall = time.perf_counter() - started
+        err = done.stderr.decode(errors="replace")
+        if done.returncode != 0:
+            log(f"{db.name}: replay exited with {done.returncode}:\n{err[-3000:]}")
+        try:
+            stored = db.count()
+        except Exception as exc:  # a failed run has no table: report it, go on
+            log(f"{db.name}: cannot count events: {exc}")
+            stored = -1
+        match = _REPORTED.search(err)
+        reported = int(match[1]) / float(match[2]) if match and float(match[2]) else float("nan")
+        run = Run(lines, wall, stored, reported)
+        status = "ok" if run.ok else f"FAILED: {stored:,} events stored for {lines:,} lines"
+        log(
+            f"  {db.name}: {lines:,} lines in {wall:.2f}s = {fmt_rate(lines / wall)} lines/s "
+            f"(replay says {fmt_rate(reported)}/s) -> {status}"
+        )
+        return run
+    finally:
+        db.drop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--databases", default="sqlite,postgres", help="sqlite,postgres")
+    parser.add_argument(
+        "--pg",
+        default="postgresql://postgres@127.0.0.1:5432",
+        help="PostgreSQL server (trust auth) for the fresh databases",
+    )
+    parser.add_argument(
+        "--overhead-lines",
+        type=int,
+        default=1000,
+        help="size of the start-up overhead run (0 skips it)",
+    )
+    parser.add_argument("--workdir", type=Path, default=None, help="default: a temp dir")
+    args = parser.parse_args()
+
+    known = {"sqlite": Sqlite, "postgres": lambda: Postgres(args.pg)}
+    databases: list[Database] = [known[name]() for name in args.databases.split(",")]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="opsc-bench-pipeline-", dir=args.workdir) as tmp:
+        work = Path(tmp)
+        source = work / "openwrt-repeated.log"
+        build_input(source, args.lines)
+        small = work / "openwrt-small.log"
+        if args.overhead_lines:
+            build_input(small, args.overhead_lines)
+        log(f"input: {args.lines:,} lines, {source.stat().st_size / 1e6:,.0f} MB")
+        results: dict[str, list[Run]] = {db.name: [] for db in databases}
+        for n in range(args.runs):  # interleaved, so slow drift hits every database alike
+            for db in databases:
+                log(f"{db.name}: run {n + 1}/{args.runs}")
+                results[db.name].append(replay(db, work, source, args.lines))
+        for db in databases:
+            runs = results[db.name]
+            rates = [r.rate for r in runs]
+            wall = median([r.wall for r in runs])
+            steady = "-"
+            if args.overhead_lines:
+                log(f"{db.name}: start-up overhead run, {args.overhead_lines:,} lines")
+                fixed = replay(db, work, small, args.overhead_lines).wall
+                if wall > fixed:
+                    steady = f"{fmt_rate((args.lines - args.overhead_lines) / (wall - fixed))}"
+                steady += f" ({fixed:.2f}s fixed)"
+            rate = median(rates)
+            goal = "-"
+            if db.name == "sqlite":
+                goal = "met" if rate >= SQLITE_GOAL else "NOT met"
+            rows.append([
+                db.name, fmt_rate(rate), f"[{fmt_runs(rates)}]", f"{wall:.2f}s",
+                fmt_rate(median([r.reported for r in runs])), steady,
+                "yes" if all(r.ok for r in runs) else "NO", goal,
+            ])  # fmt: skip
+
+    print()
+    print(
+        f"opsconductor replay of {args.lines:,} OpenWrt lines, every event stored; "
+        f"lines/s, median of {args.runs} (individual runs in brackets)"
+    )
+    print_table(
+        ["database", "lines/s", "(runs)", "wall", "replay says/s", "steady/s (fixed cost)",
+         "all stored", "goal 100k/s"],
+        rows,
+    )  # fmt: skip
+    print(
+        "lines/s = lines / wall time of `python -m opsconductor replay FILE` (start-up, "
+        "migrations and shutdown included); 'replay says' = its own figure without start-up; "
+        "'all stored' = events table count == lines in every run."
+    )
+    print(f"Goal: >= {SQLITE_GOAL:,.0f} lines/s into SQLite.")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+"""What a format parser finds in one record, and the helpers the formats share."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+FACILITIES: dict[str, int] = {
+    "kern": 0, "user": 1, "mail": 2, "daemon": 3, "auth": 4, "security": 4, "syslog": 5,
+    "lpr": 6, "news": 7, "uucp": 8, "cron": 9, "authpriv": 10, "ftp": 11, "ntp": 12,
+    "audit": 13, "alert": 14, "clock": 15, "local0": 16, "local1": 17, "local2": 18,
+    "local3": 19, "local4": 20, "local5": 21, "local6": 22, "local7": 23,
+}  # fmt: skip
+"""Facility keywords (as syslog.conf and logread write them) → RFC 5424 facility code."""
+
+SEVERITIES: dict[str, int] = {
+    "emerg": 0, "panic": 0, "emergency": 0, "alert": 1, "crit": 2, "critical": 2,
+    "err": 3, "error": 3, "warn": 4, "warning": 4, "notice": 5, "info": 6,
+    "informational": 6, "debug": 7,
+}  # fmt: skip
+"""Severity keywords → RFC 5424 severity code."""
+
+
+@dataclass(slots=True)
+class Parsed:
+    """The fields one format parser found; the ``Parser`` turns it into an ``Event``."""
+
+    format: str
+    status: str = "ok"
+    timestamp: float | None = None
+    host: str = ""
+    facility: int | None = None
+    severity: int | None = None
+    program: str = ""
+    procid: str = ""
+    msgid: str = ""
+    message: str = ""
+    structured_data: dict[str, dict[str, str]] = field(default_factory=dict)
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def facility_severity(token: str) -> tuple[int, int] | None:
+    """``daemon.notice`` → (3, 5); None unless both halves are known keywords."""
+    facility, dot, severity = token.partition(".")
+    if not dot:
+        return None
+    fac = FACILITIES.get(facility)
+    sev = SEVERITIES.get(severity)
+    if fac is None or sev is None:
+        return None
+    return fac, sev
+
+
+# ``prog:``, ``prog[pid]:`` or ``prog[pid]`` then a space or the end.
+TAG = re.compile(r"([^\s\[\]:]{1,128})(?:\[([^\]\s]{0,32})\](?::)?|:)(?= |$)")
+_KERNEL_UPTIME = re.compile(r"\[\s*(\d[\dx]*\.[\dx]+)\] *")
+_GLUED = re.compile(r" ([a-z][a-z0-9_-]{1,31})\[(\d{1,7})\]: ")
+
+
+def take_tag(parsed: Parsed, text: str) -> None:
+    """Fill program/procid/message from ``prog[pid]: message`` (message only when no tag).
+
+    logread writes ``user.info : luci: text`` for an empty identity; the program is then the
+    word after the lone colon.
+    """
+    if text.startswith(": "):
+        text = text[2:]
+    match = TAG.match(text)
+    if match is None:
+        parsed.message = text
+        parsed.status = "partial"
+        return
+    parsed.program = match.group(1)
+    parsed.procid = match.group(2) or ""
+    parsed.message = text[match.end() + 1 :]
+
+
+def refine(parsed: Parsed) -> None:
+    """Format-independent clean-ups: kernel uptime stamps and two records glued together."""
+    if parsed.program == "kernel":
+        match = _KERNEL_UPTIME.match(parsed.message)
+        if match is not None:
+            parsed.extra["uptime"] = match.group(1)
+            parsed.message = parsed.message[match.end() :]
+        return
+    if parsed.program and "]: " in parsed.message:
+        _split_glued(parsed)
+
+
+def _split_glued(parsed: Parsed) -> None:
+    """Cut a second ``prog[pid]: text`` record off the message, keeping it in ``extra``.
+
+    Conservative: the second tag must be a lower-case daemon-like name with a numeric pid,
+    preceded by a space, after a non-empty first message.
+    """
+    match = _GLUED.search(parsed.message)
+    if match is None or match.start() == 0:
+        return
+    parsed.extra["glued"] = "1"
+    parsed.extra["glued_program"] = match.group(1)
+    parsed.extra["glued_procid"] = match.group(2)
+    parsed.extra["glued_message"] = parsed.message[match.end() :]
+    parsed.message = parsed.message[: match.start()]

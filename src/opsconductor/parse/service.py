@@ -1,0 +1,150 @@
+"""The parse stage's pure logic: ``RawEvent`` → exactly one ``Event`` or ``DeadLetter``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from opsconductor.inventory.identity import device_id, peer_address
+from opsconductor.messages import DeadLetter, Event, RawBatch, RawEvent
+from opsconductor.parse.classify import Classifier
+from opsconductor.parse.legacy import parse_text
+from opsconductor.parse.model import Parsed, refine
+from opsconductor.parse.rfc5424 import (
+    Rfc5424Error,
+    Rfc5424Message,
+    looks_like_rfc5424,
+    parse_rfc5424,
+)
+from opsconductor.parse.timestamps import Clock, load_zone
+
+_TRAILER = b"\r\n\x00"
+_BOM = b"\xef\xbb\xbf"
+
+
+@dataclass(frozen=True, slots=True)
+class ParseOutcome:
+    """What one batch became: events to publish and records to dead-letter."""
+
+    events: list[Event]
+    dead_letters: list[DeadLetter]
+
+
+@lru_cache(maxsize=8192)
+def _device(peer: str, host: str) -> str:
+    return device_id(peer_address(peer), host)
+
+
+class Parser:
+    """Parses raw records (RFC 5424 strictly, RFC 3164 and OpenWrt formats leniently),
+    fills in missing time fields and classifies each event into a domain."""
+
+    def __init__(
+        self,
+        default_timezone: str = "UTC",
+        classification_file: Path | None = None,
+        max_message_bytes: int = 65536,
+    ) -> None:
+        self.zone = load_zone(default_timezone)
+        self.classifier = Classifier(classification_file)
+        self.max_message_bytes = max_message_bytes
+
+    def parse_batch(self, batch: RawBatch) -> ParseOutcome:
+        """Parse every record of ``batch``; each yields one event or one dead letter."""
+        events: list[Event] = []
+        dead: list[DeadLetter] = []
+        for raw in batch.events:
+            result = self.parse_one(raw)
+            if isinstance(result, Event):
+                events.append(result)
+            else:
+                dead.append(result)
+        return ParseOutcome(events, dead)
+
+    def parse_one(self, raw: RawEvent) -> Event | DeadLetter:
+        """Parse one record. Never raises on any input bytes."""
+        data = raw.data
+        if len(data) > self.max_message_bytes:
+            return _dead(raw, f"record exceeds {self.max_message_bytes} bytes")
+        data = data.rstrip(_TRAILER)
+        if not data:
+            return _dead(raw, "empty record")
+        if looks_like_rfc5424(data):
+            result = parse_rfc5424(data)
+            if isinstance(result, Rfc5424Error):
+                return _dead(raw, result.reason)
+            parsed = _from_rfc5424(result)
+        else:
+            text, invalid = _decode(data)
+            parsed = parse_text(text, Clock(raw.received_at, self.zone))
+            if invalid:
+                parsed.extra["invalid_utf8"] = "1"
+        return self._event(raw, parsed)
+
+    def _event(self, raw: RawEvent, parsed: Parsed) -> Event:
+        timestamp = parsed.timestamp
+        if timestamp is None:
+            timestamp = raw.received_at
+            if parsed.status == "ok":
+                parsed.status = "partial"
+        return Event(
+            id=raw.id,
+            received_at=raw.received_at,
+            timestamp=timestamp,
+            source=raw.source,
+            peer=raw.peer,
+            device_id=_device(raw.peer, parsed.host),
+            host=parsed.host,
+            facility=parsed.facility,
+            severity=parsed.severity,
+            program=parsed.program,
+            procid=parsed.procid,
+            msgid=parsed.msgid,
+            message=parsed.message,
+            structured_data=parsed.structured_data,
+            extra=parsed.extra,
+            format=parsed.format,
+            parse_status=parsed.status,
+            domain=self.classifier.classify(parsed.program, parsed.message),
+        )
+
+
+def _from_rfc5424(message: Rfc5424Message) -> Parsed:
+    parsed = Parsed(
+        "rfc5424",
+        timestamp=message.timestamp,
+        host=message.hostname,
+        facility=message.priority >> 3,
+        severity=message.priority & 7,
+        program=message.appname,
+        procid=message.procid,
+        msgid=message.msgid,
+        message=message.message,
+        structured_data=message.structured_data,
+    )
+    if message.invalid_utf8:
+        parsed.extra["invalid_utf8"] = "1"
+    refine(parsed)
+    return parsed
+
+
+def _decode(data: bytes) -> tuple[str, bool]:
+    """UTF-8 text of a legacy record (a leading BOM dropped) and whether bytes were replaced."""
+    if data.startswith(_BOM):
+        data = data[3:]
+    try:
+        return data.decode(), False
+    except UnicodeDecodeError:
+        return data.decode("utf-8", "replace"), True
+
+
+def _dead(raw: RawEvent, reason: str) -> DeadLetter:
+    return DeadLetter(
+        id=raw.id,
+        received_at=raw.received_at,
+        source=raw.source,
+        peer=raw.peer,
+        reason=reason,
+        data=raw.data,
+    )

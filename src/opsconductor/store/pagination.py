@@ -1,0 +1,64 @@
+"""Keyset pagination: the ``Page`` every listing returns and its opaque cursor.
+
+A cursor is the URL-safe base64 of a JSON array holding the sort key of the last row of the
+page (e.g. ``[timestamp, id]``). It never encodes an offset, so pages stay fast and stable
+while rows are inserted at the head or deleted at the tail.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+import msgspec
+
+from opsconductor.errors import InputError
+
+T = TypeVar("T")
+
+MAX_LIMIT = 1000
+"""Most rows one page may hold."""
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a listing; ``next_cursor`` is ``None`` on the last page."""
+
+    items: list[T]
+    next_cursor: str | None
+
+
+def check_limit(limit: int) -> int:
+    """``limit`` if it is a valid page size, else ``InputError``."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InputError(f"limit must be between 1 and {MAX_LIMIT}, not {limit}")
+    return limit
+
+
+def encode_cursor(key: tuple[float | str, str]) -> str:
+    """The opaque cursor of a sort key ``(first, id)``."""
+    return base64.urlsafe_b64encode(msgspec.json.encode(key)).decode().rstrip("=")
+
+
+def _decode(cursor: str, kind: type[tuple[float, str]] | type[tuple[str, str]]) -> object:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        return msgspec.json.decode(raw, type=kind)
+    except (binascii.Error, ValueError, msgspec.DecodeError) as exc:
+        raise InputError("invalid cursor") from exc
+
+
+def decode_float_cursor(cursor: str) -> tuple[float, str]:
+    """The ``(number, id)`` key in ``cursor``; ``InputError`` when it is not one."""
+    key = _decode(cursor, tuple[float, str])
+    assert isinstance(key, tuple)
+    return key[0], key[1]
+
+
+def decode_text_cursor(cursor: str) -> tuple[str, str]:
+    """The ``(text, id)`` key in ``cursor``; ``InputError`` when it is not one."""
+    key = _decode(cursor, tuple[str, str])
+    assert isinstance(key, tuple)
+    return key[0], key[1]

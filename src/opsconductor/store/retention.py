@@ -1,0 +1,48 @@
+"""The retention job: deletes events older than the configured age, on an interval."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from opsconductor.store.events import delete_events_before
+
+_log = logging.getLogger(__name__)
+DAY_SECONDS = 86_400.0
+
+
+async def run_retention(
+    factory: async_sessionmaker[AsyncSession], retention_days: float, *, now: float | None = None
+) -> int:
+    """Delete events with ``timestamp`` older than ``retention_days``, once; returns the count."""
+    cutoff = (time.time() if now is None else now) - retention_days * DAY_SECONDS
+    async with factory() as session:
+        return await delete_events_before(session, cutoff)
+
+
+async def retention_loop(
+    factory: async_sessionmaker[AsyncSession], retention_days: float, interval_seconds: float
+) -> None:
+    """Run ``run_retention`` now and then every ``interval_seconds``, until cancelled.
+
+    A failed run (database down, lock timeout) is logged and retried at the next interval;
+    rows already deleted by earlier chunks stay deleted.
+    """
+    while True:
+        started = time.monotonic()
+        try:
+            deleted = await run_retention(factory, retention_days)
+        except (SQLAlchemyError, OSError) as exc:
+            _log.warning("retention run failed, retrying in %.0fs: %s", interval_seconds, exc)
+        else:
+            _log.info(
+                "retention deleted %d events older than %g days in %.2fs",
+                deleted,
+                retention_days,
+                time.monotonic() - started,
+            )
+        await asyncio.sleep(interval_seconds)

@@ -1,0 +1,91 @@
+"""Builders and a collecting handler shared by the bus tests."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from opsconductor.bus.protocol import Delivery
+from opsconductor.ids import new_ulid, ulid_block
+from opsconductor.messages import Event, EventBatch, RawBatch, RawEvent
+
+
+def raw_batch(count: int = 3, *, source: str = "syslog", size: int = 120) -> RawBatch:
+    """A batch of ``count`` raw records of ``size`` bytes each."""
+    line = (b"<34>Oct 11 22:14:15 ap1 hostapd: wlan0: STA 00:11:22:33:44:55 " * 4)[:size]
+    return RawBatch(
+        id=new_ulid(),
+        events=[
+            RawEvent(id=i, received_at=1.7e9, source=source, peer="192.0.2.1", data=line)
+            for i in ulid_block(count)
+        ],
+    )
+
+
+def event_batch(count: int = 2, *, domain: str = "wireless") -> EventBatch:
+    """A batch of ``count`` parsed events of one domain."""
+    return EventBatch(
+        id=new_ulid(),
+        events=[
+            Event(
+                id=i, received_at=1.7e9, timestamp=1.7e9, source="syslog", peer="192.0.2.1",
+                device_id="dev-1", host="ap1", facility=4, severity=2, program="hostapd",
+                procid="", msgid="", message="wlan0: STA associated",
+                structured_data={"meta@1": {"k": "v"}}, extra={"sta": "00:11:22:33:44:55"},
+                format="rfc3164", parse_status="ok", domain=domain,
+            )  # fmt: skip
+            for i in ulid_block(count)
+        ],
+    )
+
+
+class Collector:
+    """A handler that records what it gets; optionally blocks or fails first."""
+
+    def __init__(self, *, fail_times: int = 0, delay: float = 0.0) -> None:
+        self.deliveries: list[Delivery] = []
+        self.calls = 0
+        self.fail_times = fail_times
+        self.delay = delay
+        self.release = asyncio.Event()
+        self.release.set()
+        self.entered = asyncio.Event()
+        self._changed = asyncio.Event()
+
+    async def __call__(self, batch: Sequence[Delivery]) -> None:
+        self.calls += 1
+        self.entered.set()
+        await self.release.wait()
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.calls <= self.fail_times:
+            self._changed.set()
+            raise RuntimeError("handler failure on purpose")
+        self.deliveries.extend(batch)
+        self._changed.set()
+
+    @property
+    def ids(self) -> list[str]:
+        """Ids of the messages received, in order."""
+        return [d.message.id for d in self.deliveries]
+
+    async def wait_for(self, count: int, timeout: float = 10.0) -> list[Delivery]:
+        """Wait until at least ``count`` deliveries arrived (else fail)."""
+        async with asyncio.timeout(timeout):
+            while len(self.deliveries) < count:
+                self._changed.clear()
+                await self._changed.wait()
+        return self.deliveries
+
+
+async def eventually(predicate: object, timeout: float = 10.0, step: float = 0.05) -> None:
+    """Poll an (async or plain) zero-argument callable until it returns true."""
+    assert callable(predicate)
+    async with asyncio.timeout(timeout):
+        while True:
+            result = predicate()
+            if asyncio.iscoroutine(result):
+                result = await result
+            if result:
+                return
+            await asyncio.sleep(step)

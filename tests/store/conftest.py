@@ -1,0 +1,166 @@
+"""Fixtures of the store tests: every test runs on SQLite and on PostgreSQL.
+
+SQLite lives in ``tmp_path``. PostgreSQL (``$OPSC_TEST_PG_URL``, default the local server)
+gets one fresh ``opsc_test_<random>`` database per test session, migrated once and emptied
+before each test, and dropped at the end. When PostgreSQL is unreachable its tests skip,
+unless ``OPSC_REQUIRE_SERVICES=1``, which turns the skip into a failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import asyncpg  # type: ignore[import-untyped]
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from opsconductor.ids import ulid_block
+from opsconductor.inventory.identity import device_id, peer_address
+from opsconductor.messages import Event
+from opsconductor.store import create_engine, session_factory, upgrade
+
+T = TypeVar("T")
+PG_SERVER_URL = os.environ.get("OPSC_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432")
+
+
+def service_unavailable(service: str, reason: str) -> NoReturn:
+    """Skip the test because ``service`` is missing — or fail when services are required."""
+    message = f"{service} unavailable: {reason}"
+    if os.environ.get("OPSC_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"{message} (OPSC_REQUIRE_SERVICES=1)", pytrace=False)
+    pytest.skip(message)
+
+
+async def _create_database() -> str:
+    """Create an empty ``opsc_test_<random>`` database; returns its URL."""
+    try:
+        admin = await asyncpg.connect(f"{PG_SERVER_URL}/postgres", timeout=5)
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        service_unavailable("postgresql", f"{PG_SERVER_URL}: {exc!r}")
+    try:
+        name = f"opsc_test_{secrets.token_hex(6)}"
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    return f"{PG_SERVER_URL}/{name}"
+
+
+async def _drop_database(url: str) -> None:
+    admin = await asyncpg.connect(f"{PG_SERVER_URL}/postgres", timeout=5)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@asynccontextmanager
+async def fresh_pg_database() -> AsyncIterator[str]:
+    """A new, empty PostgreSQL database for the block; yields its URL, drops it afterwards."""
+    url = await _create_database()
+    try:
+        yield url
+    finally:
+        await _drop_database(url)
+
+
+def _in_thread(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run ``work()`` to completion on a private loop in a thread (callers may be in a loop)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, work()).result()
+
+
+@pytest.fixture
+def fresh_pg() -> Callable[[], AbstractAsyncContextManager[str]]:
+    """``fresh_pg_database``, for tests that need an empty PostgreSQL database of their own."""
+    return fresh_pg_database
+
+
+@pytest.fixture(scope="session")
+def pg_session_url() -> Iterator[str]:
+    """One migrated PostgreSQL database shared by the session's tests (emptied per test)."""
+    url = _in_thread(_create_database)
+    try:
+        _in_thread(lambda: upgrade(url))
+        yield url
+    finally:
+        _in_thread(lambda: _drop_database(url))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """The database kind the test runs on."""
+    return str(request.param)
+
+
+@pytest.fixture
+async def db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """URL of a migrated, empty database of ``backend``."""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'store.db'}"
+        await upgrade(url)
+        return url
+    url = str(request.getfixturevalue("pg_session_url"))
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("TRUNCATE events, devices, dead_letters")
+    finally:
+        await conn.close()
+    return url
+
+
+@pytest.fixture
+async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine on the test database, disposed afterwards."""
+    engine = create_engine(db_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """The session factory of the test database."""
+    return session_factory(engine)
+
+
+EventMaker = Callable[..., Event]
+
+
+@pytest.fixture
+def make_event() -> EventMaker:
+    """Build an ``Event`` with sensible defaults; keyword arguments override any field."""
+    ids = iter(ulid_block(100_000, 1_700_000_000.0))
+
+    def build(**overrides: Any) -> Event:
+        peer = overrides.get("peer", "192.0.2.10:514")
+        host = overrides.get("host", "ap-1")
+        fields: dict[str, Any] = {
+            "id": next(ids),
+            "received_at": 1_700_000_000.0,
+            "timestamp": 1_700_000_000.0,
+            "source": "syslog-udp",
+            "peer": peer,
+            "device_id": device_id(peer_address(peer), host),
+            "host": host,
+            "facility": 3,
+            "severity": 6,
+            "program": "hostapd",
+            "procid": "1234",
+            "msgid": "",
+            "message": "wlan0: STA 00:11:22:33:44:55 IEEE 802.11: associated",
+            "structured_data": {},
+            "extra": {},
+            "format": "rfc3164",
+            "parse_status": "ok",
+            "domain": "wifi",
+        }
+        fields.update(overrides)
+        return Event(**fields)
+
+    return build

@@ -1,0 +1,76 @@
+"""Retention: only old events go, in chunks; the loop keeps running — on both databases."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from opsconductor.messages import Event
+from opsconductor.store import EventFilter, add_events, count_events, delete_events_before
+from opsconductor.store import list_events as list_page
+from opsconductor.store.retention import DAY_SECONDS, retention_loop, run_retention
+
+Factory = async_sessionmaker[AsyncSession]
+EventMaker = Callable[..., Event]
+NOW = 1_700_000_000.0
+
+
+async def _seed(factory: Factory, make_event: EventMaker, old: int, new: int) -> set[str]:
+    olds = [make_event(timestamp=NOW - 10 * DAY_SECONDS - i) for i in range(old)]
+    news = [make_event(timestamp=NOW - i) for i in range(new)]
+    async with factory() as session, session.begin():
+        await add_events(session, olds + news)
+    return {e.id for e in news}
+
+
+async def _remaining(factory: Factory) -> set[str]:
+    async with factory() as session:
+        page = await list_page(session, EventFilter(), cursor=None, limit=1000)
+    return {row.id for row in page.items}
+
+
+async def test_delete_events_before_only_old_in_chunks(
+    factory: Factory, make_event: EventMaker
+) -> None:
+    keep = await _seed(factory, make_event, old=23, new=5)
+    async with factory() as session:
+        assert await delete_events_before(session, NOW - DAY_SECONDS, chunk=4) == 23
+        assert await delete_events_before(session, NOW - DAY_SECONDS, chunk=4) == 0
+        assert await count_events(session) == 5
+    assert await _remaining(factory) == keep
+
+
+async def test_delete_events_before_rejects_bad_chunk(factory: Factory) -> None:
+    async with factory() as session:
+        with pytest.raises(ValueError, match="chunk"):
+            await delete_events_before(session, NOW, chunk=0)
+
+
+async def test_run_retention_uses_days(factory: Factory, make_event: EventMaker) -> None:
+    keep = await _seed(factory, make_event, old=3, new=4)
+    assert await run_retention(factory, 7.0, now=NOW) == 3
+    assert await _remaining(factory) == keep
+
+
+async def test_retention_loop_deletes_and_logs(
+    factory: Factory, make_event: EventMaker, caplog: pytest.LogCaptureFixture
+) -> None:
+    await _seed(factory, make_event, old=6, new=0)  # old even by today's clock
+    caplog.set_level(logging.INFO, logger="opsconductor.store.retention")
+    task = asyncio.create_task(retention_loop(factory, 1.0, 0.05))
+    try:
+        for _ in range(200):
+            if "retention deleted 6 events" in caplog.text:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert "retention deleted 6 events" in caplog.text
+    assert await _remaining(factory) == set()
