@@ -5,7 +5,7 @@ median of ``--runs`` runs, default 5) and, in the same run, the rate rsyslog (im
 one file) sustains, with the ratio. Goal: ≥150,000 msgs/s UDP ingest+parse in one process,
 and ≥0.5x rsyslog.
 
-    python bench/ingest.py                        # defaults: ~10 min on a 2-core machine
+    python bench/ingest.py                        # defaults: ~6 min on a 2-core machine
     python bench/ingest.py --runs 1 --duration 2  # a quick look
 
 What is sent
@@ -260,7 +260,7 @@ def udp_search(
 ) -> Search:
     """Double from ``--start-rate`` until loss, then bisect to within ``--precision``."""
     search = Search()
-    lo, hi = 0.0, None
+    lo = hi = 0.0
     rate = args.start_rate
 
     def attempt(rate: float) -> bool:

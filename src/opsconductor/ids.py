@@ -41,10 +41,30 @@ def new_ulid(now: float | None = None) -> str:
     return encode(ulid_int(now))
 
 
+_PAIRS = [_ALPHABET[i >> 5] + _ALPHABET[i & 31] for i in range(1024)]
+
+
 def ulid_block(count: int, now: float | None = None) -> list[str]:
-    """``count`` consecutive ULIDs: unique, sorted, and one random draw for the whole block."""
+    """``count`` consecutive ULIDs: unique, sorted, and one random draw for the whole block.
+
+    Only the low 20 bits (last four characters) change inside a run, so the 22-character
+    head is encoded once per run and the tail comes from a table: a fraction of a microsecond
+    per id, which matters on the ingest hot path.
+    """
     start = ulid_int(now)
-    return [encode(start + offset) for offset in range(count)]
+    out: list[str] = []
+    pairs = _PAIRS
+    value = start
+    end = start + count
+    while value < end:
+        head = encode(value >> 20)[4:]
+        run_end = min(end, ((value >> 20) + 1) << 20)
+        out.extend(
+            head + pairs[low >> 10] + pairs[low & 1023]
+            for low in range(value & 0xFFFFF, (value & 0xFFFFF) + run_end - value)
+        )
+        value = run_end
+    return out
 
 
 def ulid_time(text: str) -> float:

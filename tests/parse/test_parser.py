@@ -32,6 +32,14 @@ def test_trailer_stripped_and_invalid_utf8_replaced() -> None:
     assert event.extra == {"invalid_utf8": "1"}
 
 
+def test_nul_inside_a_record_is_replaced() -> None:
+    event = PARSER.parse_one(raw_event(b"odd\x00text\x00"))
+    sd = PARSER.parse_one(raw_event(b'<1>1 - - - - - [a b="x\x00y"] m\x00n'))
+    assert isinstance(event, Event) and isinstance(sd, Event)
+    assert event.message == "odd\ufffdtext"
+    assert (sd.message, sd.structured_data) == ("m\ufffdn", {"a": {"b": "x\ufffdy"}})
+
+
 def test_generic_keeps_the_text_and_copies_the_envelope() -> None:
     raw = raw_event(b"!!! something odd", peer="10.1.2.3:40000")
     event = PARSER.parse_one(raw)
@@ -87,7 +95,7 @@ def test_parse_one_never_raises(prefix: bytes, body: bytes) -> None:
     result = PARSER.parse_one(raw_event(prefix + body))
     assert isinstance(result, Event | DeadLetter)
     if isinstance(result, Event):
-        assert isinstance(result.message, str)
+        assert "\x00" not in result.message
         assert result.parse_status in {"ok", "partial", "generic"}
 
 

@@ -83,6 +83,8 @@ class Parser:
         return self._event(raw, parsed)
 
     def _event(self, raw: RawEvent, parsed: Parsed) -> Event:
+        if "\x00" in parsed.message:  # text columns (PostgreSQL) cannot hold NUL
+            parsed.message = parsed.message.replace("\x00", "\ufffd")
         timestamp = parsed.timestamp
         if timestamp is None:
             timestamp = raw.received_at
@@ -125,6 +127,10 @@ def _from_rfc5424(message: Rfc5424Message) -> Parsed:
     )
     if message.invalid_utf8:
         parsed.extra["invalid_utf8"] = "1"
+    for params in parsed.structured_data.values():
+        for key, value in params.items():
+            if "\x00" in value:
+                params[key] = value.replace("\x00", "\ufffd")
     refine(parsed)
     return parsed
 
