@@ -139,8 +139,9 @@ async def stack_env(
         return
     await _check_nats()
     url = await _create_database()
-    env.update({"OPSC_DATABASE_URL": url, "OPSC_NATS_URL": NATS_URL,
-                "OPSC_NATS_PREFIX": unique_prefix})
+    env.update(
+        {"OPSC_DATABASE_URL": url, "OPSC_NATS_URL": NATS_URL, "OPSC_NATS_PREFIX": unique_prefix}
+    )
     yield env
     await _drop_database(url)
     await _delete_streams(unique_prefix)
@@ -150,8 +151,9 @@ async def _check_nats() -> None:
     import nats
 
     try:
-        client = await nats.connect(NATS_URL, connect_timeout=2, max_reconnect_attempts=0,
-                                    allow_reconnect=False)
+        client = await nats.connect(
+            NATS_URL, connect_timeout=2, max_reconnect_attempts=0, allow_reconnect=False
+        )
     except Exception as exc:
         missing(f"NATS JetStream at {NATS_URL} ({exc})")
     await client.close()

@@ -17,8 +17,11 @@ from opsconductor.config import Settings, load_settings
 from opsconductor.errors import OpsConductorError
 from opsconductor.observability import configure_logging
 
-app = typer.Typer(help="OpsConductor: network operations platform.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="OpsConductor: network operations platform.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 config_app = typer.Typer(help="Settings.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -26,8 +29,8 @@ app.add_typer(config_app, name="config")
 console = Console(stderr=True)
 
 ConfigOption = Annotated[
-    Path | None, typer.Option("--config", "-c", help="YAML settings file.", exists=True,
-                              dir_okay=False)
+    Path | None,
+    typer.Option("--config", "-c", help="YAML settings file.", exists=True, dir_okay=False),
 ]
 
 
@@ -46,11 +49,12 @@ def _run(coro: object) -> None:
     try:
         import uvloop
 
-        runner = uvloop.run
+        loop_factory = uvloop.new_event_loop
     except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
-        runner = asyncio.run
+        loop_factory = None
     try:
-        runner(coro)  # type: ignore[arg-type]
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            runner.run(coro)  # type: ignore[arg-type]
     except OpsConductorError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from exc
@@ -75,8 +79,10 @@ def run(
     """Run one stage (distributed mode: needs OPSC_NATS_URL and PostgreSQL)."""
     settings = _settings(config)
     if not settings.distributed:
-        console.print("[red]error:[/red] `run` needs OPSC_NATS_URL; use `opsconductor up` "
-                      "to run every stage in one process")
+        console.print(
+            "[red]error:[/red] `run` needs OPSC_NATS_URL; use `opsconductor up` "
+            "to run every stage in one process"
+        )
         raise typer.Exit(2)
     _run(_serve(settings, (stage,), migrate=False))
 
@@ -92,8 +98,9 @@ async def _serve(settings: Settings, stages: tuple[str, ...], *, migrate: bool) 
     try:
         await runtime.start()
         mode = "distributed (NATS JetStream)" if settings.distributed else "embedded"
-        console.print(f"[bold]OpsConductor {__version__}[/bold] — {mode}, "
-                      f"stages: {', '.join(runtime.stages)}")
+        console.print(
+            f"[bold]OpsConductor {__version__}[/bold] — {mode}, stages: {', '.join(runtime.stages)}"
+        )
         for what, where in runtime.listening():
             console.print(f"  {what:<20} {where}")
         print(f"OpsConductor listening: {runtime.http_url or '-'}", flush=True)
@@ -105,10 +112,15 @@ async def _serve(settings: Settings, stages: tuple[str, ...], *, migrate: bool) 
 @app.command()
 def replay(
     files: Annotated[list[str], typer.Argument(help="Log files; - reads standard input.")],
-    pace: Annotated[str, typer.Option(help="`fast`, or `original` to keep the gaps between "
-                                           "the records' timestamps.")] = "fast",
-    max_gap: Annotated[float, typer.Option(help="Longest pause with --pace original, seconds.")]
-    = 60.0,
+    pace: Annotated[
+        str,
+        typer.Option(
+            help="`fast`, or `original` to keep the gaps between the records' timestamps."
+        ),
+    ] = "fast",
+    max_gap: Annotated[
+        float, typer.Option(help="Longest pause with --pace original, seconds.")
+    ] = 60.0,
     config: ConfigOption = None,
 ) -> None:
     """Run log files through the pipeline, as if the records had just arrived."""
@@ -118,8 +130,11 @@ def replay(
         console.print("[red]error:[/red] --pace is `fast` or `original`")
         raise typer.Exit(2)
     settings = _settings(config)
-    _run(replay_files(settings, files, original_pace=pace == "original", max_gap=max_gap,
-                      console=console))
+    _run(
+        replay_files(
+            settings, files, original_pace=pace == "original", max_gap=max_gap, console=console
+        )
+    )
 
 
 @db_app.command("upgrade")

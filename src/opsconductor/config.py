@@ -22,7 +22,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="OPSC_", extra="ignore")
 
-    data_dir: Path = Field(Path("./opsc-data"), description="Where SQLite, TLS files and state live.")
+    data_dir: Path = Field(
+        Path("./opsc-data"), description="Where SQLite, TLS files and state live."
+    )
     http_host: str = Field("127.0.0.1", description="Address the API and UI listen on.")
     http_port: int = Field(8080, ge=0, le=65535, description="Port of the API and UI (0 disables).")
     syslog_host: str = Field("0.0.0.0", description="Address the syslog receivers bind to.")

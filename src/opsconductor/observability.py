@@ -30,17 +30,24 @@ class Metrics:
             "opsc_records_received", "Records accepted by a receiver.", ["source"], registry=r
         )
         self.parsed = Counter(
-            "opsc_records_parsed", "Records parsed, by status (ok, partial).", ["status"], registry=r
+            "opsc_records_parsed",
+            "Records parsed, by status (ok, partial).",
+            ["status"],
+            registry=r,
         )
         self.unparsed = Counter(
             "opsc_records_unparsed", "Records that fit no format, kept as generic.", registry=r
         )
         self.dead_lettered = Counter(
-            "opsc_records_dead_lettered", "Records rejected and kept as dead letters.",
-            ["stage"], registry=r,
+            "opsc_records_dead_lettered",
+            "Records rejected and kept as dead letters.",
+            ["stage"],
+            registry=r,
         )
         self.dropped = Counter(
-            "opsc_records_dropped", "Records not accepted, by reason.", ["source", "reason"],
+            "opsc_records_dropped",
+            "Records not accepted, by reason.",
+            ["source", "reason"],
             registry=r,
         )
         self.stored = Counter("opsc_events_stored", "Events written to the store.", registry=r)
@@ -50,18 +57,23 @@ class Metrics:
         self.lag = Gauge(
             "opsc_stage_lag_seconds",
             "Age of the newest record a stage finished (now - received_at).",
-            ["stage"], registry=r,
+            ["stage"],
+            registry=r,
         )
         self.batch_seconds = Histogram(
-            "opsc_stage_batch_seconds", "Time a stage spent on one batch.", ["stage"], registry=r,
+            "opsc_stage_batch_seconds",
+            "Time a stage spent on one batch.",
+            ["stage"],
+            registry=r,
             buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
         )
         self.connections = Gauge(
             "opsc_receiver_connections", "Open stream connections.", ["source"], registry=r
         )
 
-    def add_gauge_source(self, name: str, doc: str, label: str,
-                         read: Callable[[], dict[str, float]]) -> None:
+    def add_gauge_source(
+        self, name: str, doc: str, label: str, read: Callable[[], dict[str, float]]
+    ) -> None:
         """Register a gauge read at scrape time (queue depth, kernel drops)."""
         self.registry.register(_CallbackGauge(name, doc, label, read))
 
@@ -75,8 +87,9 @@ class Metrics:
 
 
 class _CallbackGauge(Collector):
-    def __init__(self, name: str, doc: str, label: str,
-                 read: Callable[[], dict[str, float]]) -> None:
+    def __init__(
+        self, name: str, doc: str, label: str, read: Callable[[], dict[str, float]]
+    ) -> None:
         self._name, self._doc, self._label, self._read = name, doc, label, read
 
     def collect(self) -> Any:

@@ -68,8 +68,9 @@ class Runtime:
         wanted = tuple(name for name in STAGES if name in set(names))
         unknown = set(names) - set(STAGES)
         if unknown:
-            raise ConfigError(f"unknown stage(s) {', '.join(sorted(unknown))}; "
-                              f"choose from {', '.join(STAGES)}")
+            raise ConfigError(
+                f"unknown stage(s) {', '.join(sorted(unknown))}; choose from {', '.join(STAGES)}"
+            )
         return cls(settings, wanted, **kwargs)  # type: ignore[arg-type]
 
     async def start(self) -> None:
@@ -119,14 +120,19 @@ class Runtime:
 
     def _register_bus_metrics(self, bus: Bus) -> None:
         self.metrics.add_gauge_source(
-            "opsc_queue_depth", "Messages waiting or in hand, per durable consumer.", "consumer",
+            "opsc_queue_depth",
+            "Messages waiting or in hand, per durable consumer.",
+            "consumer",
             lambda: {name: float(depth) for name, depth in bus.pending().items()},
         )
         self.metrics.add_gauge_source(
-            "opsc_bus_messages", "Bus totals since start: published, duplicates, rejected, "
-            "redelivered, poison.", "kind",
-            lambda: {kind: float(getattr(bus.counters, kind)) for kind in
-                     ("published", "duplicates", "rejected", "redelivered", "poison")},
+            "opsc_bus_messages",
+            "Bus totals since start: published, duplicates, rejected, redelivered, poison.",
+            "kind",
+            lambda: {
+                kind: float(getattr(bus.counters, kind))
+                for kind in ("published", "duplicates", "rejected", "redelivered", "poison")
+            },
         )
 
     def _build(self, name: str) -> Stage:
@@ -139,9 +145,13 @@ class Runtime:
             return ParseStage(self.bus, parser, self.metrics)
         if name == "store":
             assert self.sessions is not None
-            return StoreStage(self.bus, self.sessions, self.metrics,
-                              retention_days=s.retention_days,
-                              retention_interval=s.retention_interval_seconds)
+            return StoreStage(
+                self.bus,
+                self.sessions,
+                self.metrics,
+                retention_days=s.retention_days,
+                retention_interval=s.retention_interval_seconds,
+            )
         raise ConfigError(f"unknown stage {name!r}")
 
     async def _start_http(self) -> None:
@@ -151,8 +161,13 @@ class Runtime:
         context = AppContext(self.settings, self.bus, self.metrics, self.engine, self.sessions)
         app = create_app(context, full="api" in self.stages)
         config = uvicorn.Config(
-            app, host=self.settings.http_host, port=self.settings.http_port,
-            log_config=None, access_log=False, lifespan="off", server_header=False,
+            app,
+            host=self.settings.http_host,
+            port=self.settings.http_port,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            server_header=False,
         )
         self._server = uvicorn.Server(config)
         self._server_task = asyncio.create_task(self._server.serve(), name="http")
@@ -172,8 +187,9 @@ class Runtime:
         """(what, where) for every listener of this process."""
         out: list[tuple[str, str]] = []
         if self.http_url:
-            out.append(("API and UI" if "api" in self.stages else "health and metrics",
-                        self.http_url))
+            out.append(
+                ("API and UI" if "api" in self.stages else "health and metrics", self.http_url)
+            )
         ingest = self.running.get("ingest")
         if isinstance(ingest, IngestStage):
             out.extend((listener.source, listener.address) for listener in ingest.listeners)

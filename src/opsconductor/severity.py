@@ -6,12 +6,38 @@ from opsconductor.errors import InputError
 
 SEVERITIES = ("emerg", "alert", "crit", "err", "warning", "notice", "info", "debug")
 FACILITIES = (
-    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron",
-    "authpriv", "ftp", "ntp", "security", "console", "solaris-cron",
-    "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
+    "kern",
+    "user",
+    "mail",
+    "daemon",
+    "auth",
+    "syslog",
+    "lpr",
+    "news",
+    "uucp",
+    "cron",
+    "authpriv",
+    "ftp",
+    "ntp",
+    "security",
+    "console",
+    "solaris-cron",
+    "local0",
+    "local1",
+    "local2",
+    "local3",
+    "local4",
+    "local5",
+    "local6",
+    "local7",
 )
 _SEVERITY_ALIASES = {
-    "emergency": 0, "panic": 0, "critical": 2, "error": 3, "warn": 4, "information": 6,
+    "emergency": 0,
+    "panic": 0,
+    "critical": 2,
+    "error": 3,
+    "warn": 4,
+    "information": 6,
     "informational": 6,
 }
 _FACILITY_ALIASES = {"auth-priv": 10, "security": 4}

@@ -46,6 +46,7 @@ async def test_a_full_queue_blocks_only_its_own_subjects() -> None:
     batch = raw_batch(1)
     assert not bus.try_publish("raw.syslog", batch, msg_id=batch.id)
     assert bus.try_publish("raw.http", batch, msg_id=batch.id)
+    holder.release.set()
     await bus.close()
 
 

@@ -48,8 +48,10 @@ async def wait_for_events(
         if len(items) >= count:
             return list(reversed(items))
         await asyncio.sleep(0.1)
-    raise AssertionError(f"expected {count} events matching {params}, found {len(items)}: "
-                         f"{[i.get('message') for i in items][:10]}")
+    raise AssertionError(
+        f"expected {count} events matching {params}, found {len(items)}: "
+        f"{[i.get('message') for i in items][:10]}"
+    )
 
 
 async def all_events(api: httpx.AsyncClient, **params: Any) -> list[dict[str, Any]]:

@@ -30,15 +30,22 @@ class Stages:
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
 
     def cli(self, *args: str) -> None:
-        subprocess.run([sys.executable, "-m", "opsconductor", *args], env=self.env, check=True,
-                       capture_output=True, timeout=120)
+        subprocess.run(
+            [sys.executable, "-m", "opsconductor", *args],
+            env=self.env,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
 
     def start(self, stage: str, http_port: int) -> None:
         env = {**self.env, "OPSC_HTTP_PORT": str(http_port)}
         log = (self.logs / f"{stage}.log").open("ab")
         self.procs[stage] = subprocess.Popen(
-            [sys.executable, "-m", "opsconductor", "run", stage], env=env,
-            stdout=log, stderr=subprocess.STDOUT,
+            [sys.executable, "-m", "opsconductor", "run", stage],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
 
     def kill(self, stage: str) -> None:
@@ -95,8 +102,10 @@ async def _send_tcp(port: int, count: int) -> None:
 async def _send_http(port: int) -> None:
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
         for batch in range(HTTP_BATCHES):
-            lines = [f"<30>Jan  1 00:00:00 r2 app: http-record-{batch}-{i}"
-                     for i in range(HTTP_BATCH_SIZE)]
+            lines = [
+                f"<30>Jan  1 00:00:00 r2 app: http-record-{batch}-{i}"
+                for i in range(HTTP_BATCH_SIZE)
+            ]
             while True:
                 response = await client.post("/api/v1/logs", content="\n".join(lines))
                 if response.status_code == 202:

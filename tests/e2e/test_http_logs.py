@@ -11,10 +11,11 @@ from tests.e2e.conftest import all_events, wait_for_events
 
 async def test_text_lines_become_events(api: httpx.AsyncClient) -> None:
     token = uuid.uuid4().hex
-    body = (f"Sun Jul 19 21:22:03 2020 daemon.notice netifd: Interface 'wan' is now down {token}\n"
-            f"<34>Oct 11 22:14:15 mymachine su: 'su root' failed for lonvick {token}\n")
-    response = await api.post("/api/v1/logs", content=body,
-                              headers={"content-type": "text/plain"})
+    body = (
+        f"Sun Jul 19 21:22:03 2020 daemon.notice netifd: Interface 'wan' is now down {token}\n"
+        f"<34>Oct 11 22:14:15 mymachine su: 'su root' failed for lonvick {token}\n"
+    )
+    response = await api.post("/api/v1/logs", content=body, headers={"content-type": "text/plain"})
     assert response.status_code == 202, response.text
     assert response.json()["accepted"] == 2
     events = await wait_for_events(api, 2, q=token)
@@ -25,9 +26,14 @@ async def test_text_lines_become_events(api: httpx.AsyncClient) -> None:
 async def test_json_objects_and_lines(api: httpx.AsyncClient) -> None:
     token = uuid.uuid4().hex
     body = [
-        {"message": f"Lost 1 ping(s) on interface wan {token}", "host": "r1",
-         "program": "mwan3track", "severity": "warning", "facility": "user",
-         "timestamp": "2026-01-02T03:04:05Z"},
+        {
+            "message": f"Lost 1 ping(s) on interface wan {token}",
+            "host": "r1",
+            "program": "mwan3track",
+            "severity": "warning",
+            "facility": "user",
+            "timestamp": "2026-01-02T03:04:05Z",
+        },
         f"daemon.warn dnsmasq[5877]: Maximum number of concurrent DNS queries reached {token}",
     ]
     response = await api.post("/api/v1/logs", json=body)
@@ -42,8 +48,10 @@ async def test_json_objects_and_lines(api: httpx.AsyncClient) -> None:
 
 async def test_filters_and_pagination(api: httpx.AsyncClient) -> None:
     token = uuid.uuid4().hex
-    lines = [f"<{8 * 3 + (i % 8)}>Oct 11 22:14:{i % 60:02d} host{i % 3} prog{i % 2}: n{i} {token}"
-             for i in range(45)]
+    lines = [
+        f"<{8 * 3 + (i % 8)}>Oct 11 22:14:{i % 60:02d} host{i % 3} prog{i % 2}: n{i} {token}"
+        for i in range(45)
+    ]
     response = await api.post("/api/v1/logs", content="\n".join(lines))
     assert response.status_code == 202
     await wait_for_events(api, 45, q=token)
@@ -69,9 +77,11 @@ async def test_filters_and_pagination(api: httpx.AsyncClient) -> None:
 
 
 async def test_every_openwrt_line_is_one_event(api: httpx.AsyncClient, shared_data: Path) -> None:
-    lines = [line for line in
-             (shared_data / "openwrt" / "openwrt_lines.log").read_bytes().splitlines()
-             if line.strip()]
+    lines = [
+        line
+        for line in (shared_data / "openwrt" / "openwrt_lines.log").read_bytes().splitlines()
+        if line.strip()
+    ]
     response = await api.post("/api/v1/logs", content=b"\n".join(lines))
     assert response.status_code == 202
     assert response.json()["accepted"] == len(lines) == 561
@@ -92,8 +102,9 @@ async def test_malformed_bodies_are_4xx_with_a_message(api: httpx.AsyncClient) -
         (b"[42]", "application/json", 400),
     ]
     for body, content_type, status in cases:
-        response = await api.post("/api/v1/logs", content=body,
-                                  headers={"content-type": content_type})
+        response = await api.post(
+            "/api/v1/logs", content=body, headers={"content-type": content_type}
+        )
         assert response.status_code == status, (body, response.text)
         payload = response.json()
         assert payload["error"] and payload["detail"], payload
@@ -117,7 +128,12 @@ async def test_health_and_metrics(api: httpx.AsyncClient) -> None:
     await api.post("/api/v1/logs", content="hello world")
     await wait_for_events(api, 1, q="hello world")
     text = (await api.get("/metrics")).text
-    for name in ("opsc_records_received_total", "opsc_records_parsed_total",
-                 "opsc_records_unparsed_total", "opsc_records_dropped_total",
-                 "opsc_stage_lag_seconds", "opsc_queue_depth"):
+    for name in (
+        "opsc_records_received_total",
+        "opsc_records_parsed_total",
+        "opsc_records_unparsed_total",
+        "opsc_records_dropped_total",
+        "opsc_stage_lag_seconds",
+        "opsc_queue_depth",
+    ):
         assert name in text, name

@@ -9,6 +9,7 @@ import socket
 import time
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -18,8 +19,9 @@ from opsconductor.config import load_settings
 from opsconductor.runtime import Runtime
 
 
-async def _dead_letters(api: httpx.AsyncClient, count: int, timeout: float = 15.0
-                        ) -> list[dict[str, object]]:
+async def _dead_letters(
+    api: httpx.AsyncClient, count: int, timeout: float = 15.0
+) -> list[dict[str, object]]:
     deadline = time.monotonic() + timeout
     items: list[dict[str, object]] = []
     while time.monotonic() < deadline:
@@ -60,19 +62,17 @@ async def test_udp_garbage_is_kept(product: Runtime, api: httpx.AsyncClient) -> 
     assert (await api.get("/healthz")).status_code == 200
 
 
-async def test_tcp_bad_frames_become_dead_letters(product: Runtime, api: httpx.AsyncClient
-                                                  ) -> None:
+async def test_tcp_bad_frames_become_dead_letters(product: Runtime, api: httpx.AsyncClient) -> None:
     port = product.settings.syslog_tcp_port
     # A client that stops mid-frame: the declared length is never reached.
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    _, writer = await asyncio.open_connection("127.0.0.1", port)
     good = b"<13>1 - host app - - - complete record"
     writer.write(b"%d %s" % (len(good), good) + b"120 <13>1 - host app - - - cut sh")
     await writer.drain()
     writer.close()
     await writer.wait_closed()
-    del reader
     # An over-long LF-delimited line.
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    _, writer = await asyncio.open_connection("127.0.0.1", port)
     limit = product.settings.syslog_max_message_bytes
     writer.write(b"<13>Oct 11 22:14:15 host app: " + b"A" * (limit + 100) + b"\n")
     writer.write(b"<13>Oct 11 22:14:15 host app: after the long one\n")
@@ -109,7 +109,7 @@ async def small_product(
 
 
 def _rss_mb() -> float:
-    for line in open("/proc/self/status").read().splitlines():
+    for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
@@ -155,9 +155,7 @@ async def test_udp_flood_is_counted_and_bounded(small_product: Runtime) -> None:
 async def test_tcp_flood_meets_backpressure(small_product: Runtime) -> None:
     """The sender is slowed by TCP flow control; memory stays bounded; nothing is lost."""
     before = _rss_mb()
-    reader, writer = await asyncio.open_connection(
-        "127.0.0.1", small_product.settings.syslog_tcp_port
-    )
+    _, writer = await asyncio.open_connection("127.0.0.1", small_product.settings.syslog_tcp_port)
     line = b"<13>Oct 11 22:14:15 flood app: " + b"y" * 100 + b"\n"
     count = 200_000
     chunk = line * 1000
@@ -166,7 +164,6 @@ async def test_tcp_flood_meets_backpressure(small_product: Runtime) -> None:
         await writer.drain()
     writer.close()
     await writer.wait_closed()
-    del reader
     await small_product.idle(timeout=120)
     assert _rss_mb() - before < 300
     assert small_product.http_url
@@ -188,8 +185,9 @@ async def test_http_flood_gets_503(small_product: Runtime) -> None:
     assert small_product.http_url
     body = "\n".join(f"<13>Oct 11 22:14:15 h app: line {i}" for i in range(2000))
     async with httpx.AsyncClient(base_url=small_product.http_url, timeout=30) as api:
-        responses = await asyncio.gather(*(api.post("/api/v1/logs", content=body)
-                                           for _ in range(40)))
+        responses = await asyncio.gather(
+            *(api.post("/api/v1/logs", content=body) for _ in range(40))
+        )
         statuses = [r.status_code for r in responses]
         assert set(statuses) <= {202, 503}
         assert 503 in statuses, statuses

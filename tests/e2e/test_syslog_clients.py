@@ -19,7 +19,7 @@ async def _logger(*args: str) -> None:
     proc = await asyncio.create_subprocess_exec(
         logger, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
-    out, err = await proc.communicate()
+    _, err = await proc.communicate()
     assert proc.returncode == 0, err.decode()
 
 
@@ -34,8 +34,19 @@ async def test_logger_rfc3164(product: Runtime, api: httpx.AsyncClient, transpor
     port = udp if transport == "udp" else tcp
     token = uuid.uuid4().hex
     flags = ["-d"] if transport == "udp" else ["-T"]
-    await _logger("-n", "127.0.0.1", "-P", str(port), *flags, "--rfc3164", "-p", "auth.warning",
-                  "-t", "dropbear", f"Bad password attempt for 'root' {token}")
+    await _logger(
+        "-n",
+        "127.0.0.1",
+        "-P",
+        str(port),
+        *flags,
+        "--rfc3164",
+        "-p",
+        "auth.warning",
+        "-t",
+        "dropbear",
+        f"Bad password attempt for 'root' {token}",
+    )
     [event] = await wait_for_events(api, 1, q=token)
     assert event["format"] == "rfc3164"
     assert event["program"] == "dropbear"
@@ -53,9 +64,25 @@ async def test_logger_rfc5424(product: Runtime, api: httpx.AsyncClient, transpor
     port = udp if transport == "udp" else tcp
     token = uuid.uuid4().hex
     flags = ["-d"] if transport == "udp" else ["-T", "--octet-count"]
-    await _logger("-n", "127.0.0.1", "-P", str(port), *flags, "--rfc5424", "-p", "daemon.err",
-                  "-t", "netifd", "--msgid", "IFDOWN", "--sd-id", "iface@32473",
-                  "--sd-param", 'name="wan"', f"Interface 'wan' is now down {token}")
+    await _logger(
+        "-n",
+        "127.0.0.1",
+        "-P",
+        str(port),
+        *flags,
+        "--rfc5424",
+        "-p",
+        "daemon.err",
+        "-t",
+        "netifd",
+        "--msgid",
+        "IFDOWN",
+        "--sd-id",
+        "iface@32473",
+        "--sd-param",
+        'name="wan"',
+        f"Interface 'wan' is now down {token}",
+    )
     [event] = await wait_for_events(api, 1, q=token)
     assert event["format"] == "rfc5424"
     assert event["program"] == "netifd"
@@ -82,8 +109,14 @@ action(type="omfwd" target="127.0.0.1" port="{tcp}" protocol="tcp"
        TCP_Framing="octet-counted" template="RSYSLOG_SyslogProtocol23Format")
 """)
     proc = await asyncio.create_subprocess_exec(
-        rsyslogd, "-n", "-f", str(work / "rs.conf"), "-i", str(work / "rs.pid"),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        rsyslogd,
+        "-n",
+        "-f",
+        str(work / "rs.conf"),
+        "-i",
+        str(work / "rs.pid"),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
     )
     try:
         await asyncio.sleep(1.0)

@@ -217,7 +217,7 @@ def test_glued_records_are_split_conservatively(parser: Parser) -> None:
         ),
     ],
 )
-def test_openwrt_shapes(  # noqa: PLR0917
+def test_openwrt_shapes(
     parser: Parser,
     line: bytes,
     fmt: str,

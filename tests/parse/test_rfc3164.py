@@ -159,7 +159,7 @@ def test_rfc3164_examples(shared_data: Path, parser: Parser) -> None:
         (b"<14>2026-05-30T23:00:05.5+02:00 host app: iso", "host", "app", "", "iso"),
     ],
 )
-def test_rfc3164_shapes(  # noqa: PLR0917
+def test_rfc3164_shapes(
     parser: Parser, line: bytes, host: str, program: str, procid: str, message: str
 ) -> None:
     event = parser.parse_one(raw_event(line))

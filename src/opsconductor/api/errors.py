@@ -13,13 +13,23 @@ from opsconductor.errors import BackpressureError, BusError, InputError, StoreEr
 
 log = logging.getLogger(__name__)
 
-_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-          405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type",
-          422: "validation_failed", 429: "too_many_requests", 503: "unavailable"}
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    429: "too_many_requests",
+    503: "unavailable",
+}
 
 
-def error_response(status: int, detail: object, headers: dict[str, str] | None = None
-                   ) -> JSONResponse:
+def error_response(
+    status: int, detail: object, headers: dict[str, str] | None = None
+) -> JSONResponse:
     """The one error body shape."""
     body = {"error": _CODES.get(status, "error"), "detail": detail}
     return JSONResponse(body, status_code=status, headers=headers)

@@ -61,7 +61,9 @@ async def get_events(
     _: Annotated[Principal, Depends(authorize("events:read"))],
     device: Annotated[str | None, Query(description="Device id.")] = None,
     domain: Annotated[str | None, Query(description="wifi, security, health, wan, system…")] = None,
-    severity: Annotated[str | None, Query(description="This severity or worse (name or 0-7).")] = None,
+    severity: Annotated[
+        str | None, Query(description="This severity or worse (name or 0-7).")
+    ] = None,
     program: Annotated[str | None, Query()] = None,
     source: Annotated[str | None, Query(description="syslog-udp, syslog-tcp, http…")] = None,
     since: Annotated[str | None, Query(description="ISO 8601 or epoch seconds.")] = None,
@@ -72,10 +74,14 @@ async def get_events(
 ) -> PageOut:
     """Events matching every given filter."""
     flt = EventFilter(
-        device_id=device, domain=domain,
+        device_id=device,
+        domain=domain,
         severity_max=severity_code(severity) if severity else None,
-        program=program, since=_moment(since, "since"), until=_moment(until, "until"),
-        text=q or None, source=source,
+        program=program,
+        since=_moment(since, "since"),
+        until=_moment(until, "until"),
+        text=q or None,
+        source=source,
     )
     page = await list_events(session, flt, cursor=cursor, limit=limit)
     return PageOut(items=[_event_out(row) for row in page.items], next_cursor=page.next_cursor)

@@ -147,8 +147,13 @@ class RecordBatcher:
             try:
                 await self._bus.publish(self._subject, batch, msg_id=batch.id)
             except BusError:
-                log.warning("publishing %d %s records failed; retrying in %.1fs",
-                            len(batch.events), self.source, delay, exc_info=True)
+                log.warning(
+                    "publishing %d %s records failed; retrying in %.1fs",
+                    len(batch.events),
+                    self.source,
+                    delay,
+                    exc_info=True,
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
             else:

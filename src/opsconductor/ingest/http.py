@@ -4,9 +4,9 @@ Bodies: ``text/plain`` (one record per line) or JSON — an array of lines, or o
 ``message`` and optional ``host``, ``program``, ``severity``, ``facility``, ``timestamp``,
 ``procid``, ``msgid``. An object is turned into an RFC 5424 record, so it is parsed like any
 other. The records of one request are published as one batch: 202 means they are queued
-(in-process) or stored by JetStream. When the pipeline has no room within
-``http_accept_timeout_seconds`` the answer is 503 with ``Retry-After``. A malformed body is a 4xx with a message; a full pipeline
-is 503 with ``Retry-After``, and nothing of a refused request is half-accepted.
+(in-process) or stored by JetStream. A malformed body is a 4xx with a message. When the
+pipeline has no room within ``http_accept_timeout_seconds`` the answer is 503 with
+``Retry-After``; nothing of a refused request is half-accepted.
 """
 
 from __future__ import annotations
@@ -141,10 +141,13 @@ async def submit_logs(
     peer = request.client.host if request.client else ""
     now = time.time()
     block = ids.ulid_block(len(records), now)
-    batch = RawBatch(block[0], [
-        RawEvent(event_id, now, "http", peer, data)
-        for event_id, data in zip(block, records, strict=True)
-    ])
+    batch = RawBatch(
+        block[0],
+        [
+            RawEvent(event_id, now, "http", peer, data)
+            for event_id, data in zip(block, records, strict=True)
+        ],
+    )
     try:
         await asyncio.wait_for(
             context.bus.publish(subjects.raw("http"), batch, msg_id=batch.id),

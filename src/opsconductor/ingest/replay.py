@@ -41,8 +41,12 @@ async def replay_files(
     await runtime.start()
     assert runtime.bus is not None
     batcher = RecordBatcher(
-        runtime.bus, "replay", runtime.metrics, max_events=settings.batch_max_events,
-        max_delay=settings.batch_max_delay_ms / 1000.0, max_queued_batches=8,
+        runtime.bus,
+        "replay",
+        runtime.metrics,
+        max_events=settings.batch_max_events,
+        max_delay=settings.batch_max_delay_ms / 1000.0,
+        max_queued_batches=8,
     )
     await batcher.start()
     started = time.perf_counter()
@@ -50,8 +54,7 @@ async def replay_files(
     try:
         with _progress(console) as progress:
             for name in files:
-                sent += await _replay_one(batcher, name, progress, settings,
-                                          original_pace, max_gap)
+                sent += await _replay_one(batcher, name, progress, settings, original_pace, max_gap)
             await batcher.stop()
             if not settings.distributed:
                 await runtime.idle(timeout=3600.0)
@@ -59,21 +62,32 @@ async def replay_files(
         await runtime.stop()
     elapsed = time.perf_counter() - started
     if console is not None:
-        console.print(f"replayed {sent} records in {elapsed:.2f}s "
-                      f"({sent / elapsed if elapsed else 0:,.0f} records/s)")
+        console.print(
+            f"replayed {sent} records in {elapsed:.2f}s "
+            f"({sent / elapsed if elapsed else 0:,.0f} records/s)"
+        )
     return sent
 
 
 def _progress(console: Console | None) -> Progress:
     return Progress(
-        TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
-        TransferSpeedColumn(), console=console, disable=console is None, transient=False,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TransferSpeedColumn(),
+        console=console,
+        disable=console is None,
+        transient=False,
     )
 
 
 async def _replay_one(
-    batcher: RecordBatcher, name: str, progress: Progress, settings: Settings,
-    original_pace: bool, max_gap: float,
+    batcher: RecordBatcher,
+    name: str,
+    progress: Progress,
+    settings: Settings,
+    original_pace: bool,
+    max_gap: float,
 ) -> int:
     path = None if name == "-" else Path(name)
     total = path.stat().st_size if path is not None else None

@@ -48,7 +48,9 @@ class IngestStage:
         self._metrics = metrics
         self.listeners: list[Listener] = []
         metrics.add_gauge_source(
-            "opsc_udp_kernel_drops", "Datagrams the kernel dropped on a UDP socket.", "address",
+            "opsc_udp_kernel_drops",
+            "Datagrams the kernel dropped on a UDP socket.",
+            "address",
             self._kernel_drops,
         )
 
@@ -87,9 +89,13 @@ class IngestStage:
     def _batcher(self, source: str) -> RecordBatcher:
         s = self._settings
         return RecordBatcher(
-            self._bus, source, self._metrics,
-            max_events=s.batch_max_events, max_delay=s.batch_max_delay_ms / 1000.0,
-            max_queued_batches=s.queue_max_batches, subject="raw.syslog",
+            self._bus,
+            source,
+            self._metrics,
+            max_events=s.batch_max_events,
+            max_delay=s.batch_max_delay_ms / 1000.0,
+            max_queued_batches=s.queue_max_batches,
+            subject="raw.syslog",
         )
 
     async def _start_udp(self, host: str, port: int) -> None:
@@ -105,8 +111,13 @@ class IngestStage:
         )
         bound = sock.getsockname()
         self.listeners.append(
-            Listener("syslog-udp", f"udp://{bound[0]}:{bound[1]}", batcher,
-                     transport=transport, sock=sock)
+            Listener(
+                "syslog-udp",
+                f"udp://{bound[0]}:{bound[1]}",
+                batcher,
+                transport=transport,
+                sock=sock,
+            )
         )
 
     async def _start_stream(self, source: str, host: str, port: int, context: object) -> None:
@@ -124,8 +135,9 @@ class IngestStage:
         bound = server.sockets[0].getsockname()
         scheme = "tls" if context is not None else "tcp"
         self.listeners.append(
-            Listener(source, f"{scheme}://{bound[0]}:{bound[1]}", batcher, server=server,
-                     stream=stream)
+            Listener(
+                source, f"{scheme}://{bound[0]}:{bound[1]}", batcher, server=server, stream=stream
+            )
         )
 
     def _kernel_drops(self) -> dict[str, float]:

@@ -17,6 +17,7 @@ import socket
 import ssl
 import time
 from pathlib import Path
+from typing import Any
 
 from opsconductor.bus.protocol import Bus
 from opsconductor.ingest.batcher import RecordBatcher, publish_rejects
@@ -36,14 +37,14 @@ class UdpSyslogProtocol(asyncio.DatagramProtocol):
 
     def __init__(self, batcher: RecordBatcher) -> None:
         self._batcher = batcher
-        self._peers: dict[tuple[str, int], str] = {}
+        self._peers: dict[tuple[Any, int], str] = {}
 
-    def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
-        peer = self._peers.get(addr)  # type: ignore[call-overload]
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        peer = self._peers.get(addr)
         if peer is None:
             peer = _format_peer(addr)
             if len(self._peers) < 65536:
-                self._peers[addr] = peer  # type: ignore[index]
+                self._peers[addr] = peer
         self._batcher.offer(data, peer, time.time())
 
     def error_received(self, exc: Exception) -> None:

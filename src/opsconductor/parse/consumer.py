@@ -63,12 +63,16 @@ class ParseStage:
             by_domain[event.domain].append(event)
         for domain, events in by_domain.items():
             msg_id = f"{batch.id}.{domain}"
-            await self._bus.publish(subjects.events(domain), EventBatch(msg_id, events),
-                                    msg_id=msg_id)
+            await self._bus.publish(
+                subjects.events(domain), EventBatch(msg_id, events), msg_id=msg_id
+            )
         if outcome.dead_letters:
             msg_id = f"{batch.id}.dead"
-            await self._bus.publish(subjects.deadletter(DURABLE),
-                                    DeadLetterBatch(msg_id, outcome.dead_letters), msg_id=msg_id)
+            await self._bus.publish(
+                subjects.deadletter(DURABLE),
+                DeadLetterBatch(msg_id, outcome.dead_letters),
+                msg_id=msg_id,
+            )
         self._count(outcome.events, len(outcome.dead_letters))
         self._seconds.observe(time.perf_counter() - started)
         if batch.events:

@@ -51,10 +51,18 @@ class StoreStage:
     async def start(self) -> None:
         """Subscribe and start the retention job."""
         self._subscriptions = [
-            await self._bus.consume(f"{subjects.EVENTS}.>", EVENTS_DURABLE, self.handle_events,
-                                    max_batch=self._max_batch),
-            await self._bus.consume(f"{subjects.DEADLETTER}.>", DEAD_DURABLE,
-                                    self.handle_dead_letters, max_batch=self._max_batch),
+            await self._bus.consume(
+                f"{subjects.EVENTS}.>",
+                EVENTS_DURABLE,
+                self.handle_events,
+                max_batch=self._max_batch,
+            ),
+            await self._bus.consume(
+                f"{subjects.DEADLETTER}.>",
+                DEAD_DURABLE,
+                self.handle_dead_letters,
+                max_batch=self._max_batch,
+            ),
         ]
         days, interval = self._retention
         self._retention_task = asyncio.create_task(
