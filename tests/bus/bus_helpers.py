@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
+import uuid
 from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
 
 from opsconductor.bus.protocol import Delivery
 from opsconductor.ids import new_ulid, ulid_block
@@ -46,7 +53,7 @@ def event_batch(count: int = 2, *, domain: str = "wireless") -> EventBatch:
                 format="rfc3164",
                 parse_status="ok",
                 domain=domain,
-            )  # fmt: skip
+            )
             for i in ulid_block(count)
         ],
     )
@@ -102,3 +109,39 @@ async def eventually(predicate: object, timeout: float = 10.0, step: float = 0.0
             if result:
                 return
             await asyncio.sleep(step)
+
+
+NATS_URL = os.environ.get("OPSC_TEST_NATS_URL", "nats://127.0.0.1:4222")
+
+#: Short timings so redelivery tests run in seconds.
+JETSTREAM_TEST_OPTIONS: dict[str, Any] = {
+    "ack_wait": 2.0,
+    "max_attempts": 3,
+    "redelivery_delay": 0.1,
+    "fetch_timeout": 0.5,
+    "pending_interval": 0.2,
+}
+
+
+def _nats_reachable(url: str) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 4222), 1):
+            return True
+    except OSError:
+        return False
+
+
+def require_nats() -> str:
+    """The NATS URL; skip (or fail under ``OPSC_REQUIRE_SERVICES=1``) when unreachable."""
+    if not _nats_reachable(NATS_URL):
+        reason = f"NATS is unreachable at {NATS_URL} (set OPSC_REQUIRE_SERVICES=1 to fail)"
+        if os.environ.get("OPSC_REQUIRE_SERVICES") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return NATS_URL
+
+
+def unique_prefix() -> str:
+    """A stream/subject prefix no other run uses."""
+    return f"t{uuid.uuid4().hex[:12]}"

@@ -7,55 +7,16 @@ skip when it is unreachable, and fail instead when ``OPSC_REQUIRE_SERVICES=1``.
 from __future__ import annotations
 
 import contextlib
-import os
-import socket
-import uuid
 from collections.abc import AsyncIterator
-from typing import Any
-from urllib.parse import urlparse
 
 import nats
 import nats.js.errors
 import pytest
+from bus_helpers import JETSTREAM_TEST_OPTIONS, NATS_URL, require_nats, unique_prefix
 
 from opsconductor.bus import subjects
 from opsconductor.bus.memory import MemoryBus
 from opsconductor.bus.nats import JetStreamBus, stream_name
-
-NATS_URL = os.environ.get("OPSC_TEST_NATS_URL", "nats://127.0.0.1:4222")
-
-#: Short timings so redelivery tests run in seconds.
-JETSTREAM_TEST_OPTIONS: dict[str, Any] = {
-    "ack_wait": 2.0,
-    "max_attempts": 3,
-    "redelivery_delay": 0.1,
-    "fetch_timeout": 0.5,
-    "pending_interval": 0.2,
-}
-
-
-def _nats_reachable(url: str) -> bool:
-    parsed = urlparse(url)
-    try:
-        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 4222), 1):
-            return True
-    except OSError:
-        return False
-
-
-def require_nats() -> str:
-    """The NATS URL; skip (or fail under ``OPSC_REQUIRE_SERVICES=1``) when unreachable."""
-    if not _nats_reachable(NATS_URL):
-        reason = f"NATS is unreachable at {NATS_URL} (set OPSC_REQUIRE_SERVICES=1 to fail)"
-        if os.environ.get("OPSC_REQUIRE_SERVICES") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return NATS_URL
-
-
-def unique_prefix() -> str:
-    """A stream/subject prefix no other run uses."""
-    return f"t{uuid.uuid4().hex[:12]}"
 
 
 @pytest.fixture

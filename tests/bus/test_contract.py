@@ -10,6 +10,7 @@ from bus_helpers import Collector, event_batch, eventually, raw_batch
 from opsconductor.bus.memory import MemoryBus
 from opsconductor.bus.nats import JetStreamBus
 from opsconductor.errors import BusError
+from opsconductor.messages import EventBatch, RawBatch
 
 AnyBus = MemoryBus | JetStreamBus
 
@@ -39,7 +40,7 @@ async def test_wildcard_filters(bus: AnyBus) -> None:
     events, raw = Collector(), Collector()
     await bus.consume("events.>", "agents", events)
     await bus.consume("raw.*", "parse", raw)
-    published = {
+    published: dict[str, RawBatch | EventBatch] = {
         "raw.syslog": raw_batch(),
         "raw.http": raw_batch(),
         "raw.syslog.extra": raw_batch(),  # two tokens after raw: not matched by raw.*

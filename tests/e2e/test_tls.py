@@ -11,11 +11,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.conftest import free_port, need_program
+from tests.e2e.conftest import wait_for_events
 
 from opsconductor.config import load_settings
 from opsconductor.runtime import Runtime
-from tests.conftest import free_port, need_program
-from tests.e2e.conftest import wait_for_events
 
 
 def _openssl(*args: str) -> None:

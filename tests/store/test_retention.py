@@ -10,6 +10,7 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from opsconductor.ids import new_ulid
 from opsconductor.messages import Event
 from opsconductor.store import EventFilter, add_events, count_events, delete_events_before
 from opsconductor.store import list_events as list_page
@@ -21,11 +22,17 @@ NOW = 1_700_000_000.0
 
 
 async def _seed(factory: Factory, make_event: EventMaker, old: int, new: int) -> set[str]:
-    olds = [make_event(timestamp=NOW - 10 * DAY_SECONDS - i) for i in range(old)]
-    news = [make_event(timestamp=NOW - i) for i in range(new)]
+    # Age is when a record was received (its ULID), not the time the device states: the new
+    # events claim an old device time and must survive, the old ones claim a recent one.
+    olds = [_received(make_event, NOW - 10 * DAY_SECONDS - i, stated=NOW) for i in range(old)]
+    news = [_received(make_event, NOW - i, stated=NOW - 100 * DAY_SECONDS) for i in range(new)]
     async with factory() as session, session.begin():
         await add_events(session, olds + news)
     return {e.id for e in news}
+
+
+def _received(make_event: EventMaker, at: float, *, stated: float) -> Event:
+    return make_event(id=new_ulid(at), received_at=at, timestamp=stated)
 
 
 async def _remaining(factory: Factory) -> set[str]:

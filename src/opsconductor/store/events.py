@@ -17,6 +17,7 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from opsconductor import ids
 from opsconductor.messages import Event
 from opsconductor.store.pagination import Page, check_limit, decode_float_cursor, encode_cursor
 from opsconductor.store.tables import EVENT_COLUMNS, as_columns, events
@@ -189,7 +190,13 @@ async def count_events(session: AsyncSession) -> int:
 
 
 async def delete_events_before(session: AsyncSession, cutoff: float, *, chunk: int = 10000) -> int:
-    """Delete events with ``timestamp < cutoff``; returns how many were deleted.
+    """Delete events received before ``cutoff``; returns how many were deleted.
+
+    Age is the time the product received the record, not the time the device states: a
+    device with a wrong clock (no NTP after boot) or a replayed old log must not have its
+    events deleted at once. Record ids are ULIDs minted on receipt, so "received before the
+    cutoff" is ``id < the smallest ULID of the cutoff millisecond`` — served by the primary
+    key, no extra index.
 
     Deletes at most ``chunk`` rows per transaction and **commits after each chunk**, so the
     job never holds the write lock (SQLite) or row locks (PostgreSQL) for long. Only call it
@@ -197,7 +204,8 @@ async def delete_events_before(session: AsyncSession, cutoff: float, *, chunk: i
     """
     if chunk < 1:
         raise ValueError("chunk must be positive")
-    doomed = sa.select(events.c.id).where(events.c.timestamp < cutoff).limit(chunk)
+    boundary = ids.encode(int(cutoff * 1000) << 80)
+    doomed = sa.select(events.c.id).where(events.c.id < boundary).limit(chunk)
     stmt = sa.delete(events).where(events.c.id.in_(doomed.scalar_subquery()))
     total = 0
     while True:
