@@ -6,6 +6,7 @@ subprocess, its syslog ports and its ``/metrics``), the way an operator would.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import math
 import multiprocessing as mp
@@ -140,6 +141,27 @@ def wait_for(check: Callable[[], bool], timeout: float, what: str, poll: float =
     raise RuntimeError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
+_LIVE: set[subprocess.Popen[bytes]] = set()
+
+
+def _stop_leftovers() -> None:
+    for proc in list(_LIVE):
+        stop_process(proc, timeout=10.0)
+
+
+def install_cleanup() -> None:
+    """Stop the processes this benchmark started when it exits, also on SIGTERM or Ctrl-C."""
+    atexit.register(_stop_leftovers)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+
+def spawn(args: list[str], **kwargs: object) -> subprocess.Popen[bytes]:
+    """``Popen``, remembered so that ``install_cleanup`` can stop it."""
+    proc: subprocess.Popen[bytes] = subprocess.Popen(args, **kwargs)  # type: ignore[call-overload]
+    _LIVE.add(proc)
+    return proc
+
+
 def stop_process(proc: subprocess.Popen[bytes], timeout: float = 30.0) -> int | None:
     """SIGTERM the process we started, then SIGKILL it if it has not exited in ``timeout``."""
     if proc.poll() is None:
@@ -150,6 +172,7 @@ def stop_process(proc: subprocess.Popen[bytes], timeout: float = 30.0) -> int | 
             log(f"pid {proc.pid} did not stop in {timeout:.0f}s; killing it")
             proc.kill()
             proc.wait()
+    _LIVE.discard(proc)
     return proc.returncode
 
 
@@ -202,7 +225,7 @@ class Product:
         env.update(self.env_extra or {})
         out = (self.workdir / "up.out").open("wb")
         err = (self.workdir / "up.err").open("wb")
-        self.proc = subprocess.Popen(
+        self.proc = spawn(
             [sys.executable, "-m", "opsconductor", "up"],
             env=env,
             stdout=out,
@@ -543,7 +566,7 @@ class Rsyslog:
             )
         )
         err = (self.workdir / "rsyslog.err").open("wb")
-        self.proc = subprocess.Popen(
+        self.proc = spawn(
             [RSYSLOGD, "-n", "-f", str(conf), "-i", str(self.workdir / "rsyslog.pid")],
             stdout=err,
             stderr=subprocess.STDOUT,

@@ -75,6 +75,7 @@ from _common import (
     Rsyslog,
     fmt_rate,
     fmt_runs,
+    install_cleanup,
     lf_framed,
     log,
     median,
@@ -369,6 +370,7 @@ def main() -> None:
     parser.add_argument("--pause", type=float, default=0.5, help="seconds between trials")
     parser.add_argument("--workdir", type=Path, default=None, help="default: a temp dir")
     args = parser.parse_args()
+    install_cleanup()
 
     data = rfc3164_lines()
     with tempfile.TemporaryDirectory(prefix="opsc-bench-ingest-", dir=args.workdir) as tmp:
@@ -414,12 +416,17 @@ def main() -> None:
     print_table(["transport", "opsconductor", "(runs)", "rsyslog", "(runs)", "ratio", "goal"], rows)
     for note in notes:
         print(note)
-    print(
-        f"UDP: highest zero-loss rate, {args.duration:g}s trials, doubling from "
-        f"{args.start_rate:,.0f}/s then bisecting to {args.precision:.0%}; '>=' = the sender "
-        f"was the limit. TCP: {args.tcp_messages:,} records x {args.tcp_connections} "
-        f"connection(s), first byte to last record parsed."
-    )
+    if "udp" in transports:
+        print(
+            f"UDP: highest zero-loss rate, {args.duration:g}s trials, doubling from "
+            f"{args.start_rate:,.0f}/s then bisecting to {args.precision:.0%}; '>=' = the "
+            f"sender was the limit."
+        )
+    if "tcp" in transports:
+        print(
+            f"TCP: {args.tcp_messages:,} records x {args.tcp_connections} connection(s), "
+            f"first byte to last record parsed (opsconductor) / written (rsyslog)."
+        )
     print(
         f"Goal: UDP >= {UDP_GOAL:,.0f} msgs/s ingest+parse in one process, and >= "
         f"{RATIO_GOAL}x rsyslog (UDP and TCP)."

@@ -45,7 +45,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import fmt_rate, fmt_runs, log, median, openwrt_lines, print_table
+from _common import (
+    fmt_rate,
+    fmt_runs,
+    install_cleanup,
+    log,
+    median,
+    openwrt_lines,
+    print_table,
+)
 
 SQLITE_GOAL = 100_000.0
 _REPORTED = re.compile(r"replayed (\d+) records in ([\d.]+)s")
@@ -208,6 +216,7 @@ def main() -> None:
     )
     parser.add_argument("--workdir", type=Path, default=None, help="default: a temp dir")
     args = parser.parse_args()
+    install_cleanup()
 
     known = {"sqlite": Sqlite, "postgres": lambda: Postgres(args.pg)}
     databases: list[Database] = [known[name]() for name in args.databases.split(",")]

@@ -28,6 +28,7 @@ def _cli(
         [sys.executable, "-m", "opsconductor", *args],
         env=_env(tmp_path, **extra),
         input=stdin,
+        check=False,
         capture_output=True,
         timeout=120,
     )

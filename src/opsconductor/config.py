@@ -64,6 +64,12 @@ class Settings(BaseSettings):
         3600.0, gt=0, description="How often the retention job runs."
     )
     batch_max_events: int = Field(2000, ge=1, description="Most records in one bus batch.")
+    batch_max_bytes: int = Field(
+        512 * 1024,
+        ge=65536,
+        le=900 * 1024,
+        description="Most record bytes in one bus batch (JetStream's max_payload is 1 MiB).",
+    )
     batch_max_delay_ms: float = Field(
         50.0, ge=0, description="Longest a record waits for its batch to fill."
     )

@@ -19,7 +19,9 @@ from opsconductor.messages import Event, EventBatch, RawBatch, RawEvent
 
 def raw_batch(count: int = 3, *, source: str = "syslog", size: int = 120) -> RawBatch:
     """A batch of ``count`` raw records of ``size`` bytes each."""
-    line = (b"<34>Oct 11 22:14:15 ap1 hostapd: wlan0: STA 00:11:22:33:44:55 " * 4)[:size]
+    line = (b"<34>Oct 11 22:14:15 ap1 hostapd: wlan0: STA 00:11:22:33:44:55 " * (size // 60 + 1))[
+        :size
+    ]
     return RawBatch(
         id=new_ulid(),
         events=[

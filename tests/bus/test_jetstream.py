@@ -123,6 +123,14 @@ async def test_undecodable_bytes_are_poison_not_a_loop(jetstream_bus: JetStreamB
     await eventually(lambda: _pending_is_zero(jetstream_bus))
 
 
+async def test_a_message_over_the_server_payload_limit_is_a_bus_error(
+    jetstream_bus: JetStreamBus,
+) -> None:
+    huge = raw_batch(2000, size=1000)  # ~2 MB encoded, over the 1 MiB default max_payload
+    with pytest.raises(BusError, match=r"publish on 'raw\.syslog' failed"):
+        await jetstream_bus.publish("raw.syslog", huge, msg_id=huge.id)
+
+
 async def test_try_publish_bounds_sends_in_flight() -> None:
     bus = JetStreamBus(
         require_nats(), prefix="unused", max_inflight_publishes=0, **JETSTREAM_TEST_OPTIONS

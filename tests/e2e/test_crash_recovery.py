@@ -65,7 +65,7 @@ class Stages:
 
 @pytest.fixture
 def stages(stack_env: dict[str, str], tmp_path: Path) -> Iterator[Stages]:
-    running = Stages(stack_env, tmp_path)
+    running = Stages({**stack_env, "OPSC_NATS_ACK_WAIT_SECONDS": "5"}, tmp_path)
     running.cli("db", "upgrade")
     yield running
     running.stop_all()

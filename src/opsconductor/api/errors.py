@@ -28,10 +28,10 @@ _CODES = {
 
 
 def error_response(
-    status: int, detail: object, headers: dict[str, str] | None = None
+    status: int, detail: object, headers: dict[str, str] | None = None, **extra: object
 ) -> JSONResponse:
-    """The one error body shape."""
-    body = {"error": _CODES.get(status, "error"), "detail": detail}
+    """The one error body shape, with any ``extra`` fields a route adds."""
+    body = {"error": _CODES.get(status, "error"), "detail": detail, **extra}
     return JSONResponse(body, status_code=status, headers=headers)
 
 

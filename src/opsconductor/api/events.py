@@ -66,13 +66,23 @@ async def get_events(
     ] = None,
     program: Annotated[str | None, Query()] = None,
     source: Annotated[str | None, Query(description="syslog-udp, syslog-tcp, http…")] = None,
-    since: Annotated[str | None, Query(description="ISO 8601 or epoch seconds.")] = None,
-    until: Annotated[str | None, Query(description="ISO 8601 or epoch seconds.")] = None,
+    since: Annotated[
+        str | None, Query(description="Received at or after (ISO 8601 or epoch seconds).")
+    ] = None,
+    until: Annotated[
+        str | None, Query(description="Received before (ISO 8601 or epoch seconds).")
+    ] = None,
+    stated_since: Annotated[
+        str | None, Query(description="The record's own time at or after this.")
+    ] = None,
+    stated_until: Annotated[
+        str | None, Query(description="The record's own time before this.")
+    ] = None,
     q: Annotated[str | None, Query(max_length=200, description="Text in the message.")] = None,
     cursor: Cursor = None,
     limit: Limit = 100,
 ) -> PageOut:
-    """Events matching every given filter."""
+    """Events matching every given filter, newest received first."""
     flt = EventFilter(
         device_id=device,
         domain=domain,
@@ -82,6 +92,8 @@ async def get_events(
         until=_moment(until, "until"),
         text=q or None,
         source=source,
+        stated_since=_moment(stated_since, "stated_since"),
+        stated_until=_moment(stated_until, "stated_until"),
     )
     page = await list_events(session, flt, cursor=cursor, limit=limit)
     return PageOut(items=[_event_out(row) for row in page.items], next_cursor=page.next_cursor)

@@ -20,4 +20,5 @@ def create_bus(settings: Settings) -> Bus:
         settings.nats_url.get_secret_value(),
         prefix=settings.nats_prefix,
         max_ack_pending=settings.queue_max_batches,
+        ack_wait=settings.nats_ack_wait_seconds,
     )

@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(slots=True)
 class _Item:
+    """A queued message, with how many handler attempts on it have failed."""
+
     subject: str
     message: Message
     attempts: int = 0

@@ -137,12 +137,7 @@ class JetStreamSubscription:
         try:
             await self._handler(deliveries)
         except Exception:
-            log.warning(
-                "bus handler of %s failed on %d message(s)",
-                self.durable,
-                len(taken),
-                exc_info=True,
-            )
+            log.warning("bus handler of %s failed on a batch", self.durable, exc_info=True)
             await self._bus._retry_or_poison(self.durable, taken)
             return
         finally:
@@ -228,7 +223,7 @@ class JetStreamBus:
 
     async def start(self) -> None:
         """Connect (reconnecting forever afterwards) and create or update the streams."""
-        nc = Client()
+        nc, self._closing = Client(), False
         try:
             await asyncio.wait_for(self._connect(nc), self._connect_timeout)
             self._nc, self._js = nc, nc.jetstream(timeout=self._publish_timeout)
@@ -430,14 +425,8 @@ class JetStreamBus:
     async def _poison(self, durable: str, msg: Msg, reason: str) -> None:
         self._counters.poison += 1
         meta = msg.metadata
-        log.error(
-            "bus dropped a poison message on %s (stream %s seq %d) for %s: %s",
-            msg.subject,
-            meta.stream,
-            meta.sequence.stream,
-            durable,
-            reason,
-        )
+        where = f"{msg.subject} (stream {meta.stream} seq {meta.sequence.stream})"
+        log.error("bus dropped a poison message on %s for %s: %s", where, durable, reason)
         with contextlib.suppress(nats.errors.Error):
             await msg.term()
 

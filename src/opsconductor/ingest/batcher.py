@@ -29,7 +29,11 @@ Pending = tuple[float, str, bytes]
 
 
 class RecordBatcher:
-    """Batches raw records of one source and publishes them in order."""
+    """Batches raw records of one source and publishes them in order.
+
+    A batch closes at ``max_events`` records or ``max_bytes`` of record data (JetStream
+    refuses messages over its ``max_payload``, 1 MiB by default), whichever comes first.
+    """
 
     def __init__(
         self,
@@ -38,6 +42,7 @@ class RecordBatcher:
         metrics: Metrics,
         *,
         max_events: int = 2000,
+        max_bytes: int = 512 * 1024,
         max_delay: float = 0.05,
         max_queued_batches: int = 64,
         subject: str | None = None,
@@ -47,8 +52,10 @@ class RecordBatcher:
         self._subject = subject or subjects.raw(source.split("-", 1)[0])
         self._metrics = metrics
         self._max_events = max_events
+        self._max_bytes = max_bytes
         self._max_delay = max_delay
         self._pending: list[Pending] = []
+        self._pending_bytes = 0
         self._queue: asyncio.Queue[list[Pending]] = asyncio.Queue(max_queued_batches)
         self._dropped = metrics.dropped.labels(source, "overload")
         self._received = metrics.received.labels(source)
@@ -74,31 +81,34 @@ class RecordBatcher:
         """True when no further batch fits in the queue."""
         return self._queue.full()
 
+    def _full(self) -> bool:
+        return len(self._pending) >= self._max_events or self._pending_bytes >= self._max_bytes
+
     def offer(self, data: bytes, peer: str, received_at: float) -> bool:
         """Add a record without waiting; False (and counted) when overloaded."""
-        if len(self._pending) >= self._max_events:
+        if self._full():
             if self._queue.full():
                 self._dropped.inc()
                 return False
             self._queue.put_nowait(self._take())
         self._pending.append((received_at, peer, data))
+        self._pending_bytes += len(data)
         return True
 
     async def put(self, data: bytes, peer: str, received_at: float) -> None:
         """Add a record, waiting for room when the queue is full (backpressure)."""
-        if len(self._pending) >= self._max_events:
+        if self._full():
             await self._queue.put(self._take())
         self._pending.append((received_at, peer, data))
+        self._pending_bytes += len(data)
 
     async def put_many(self, records: list[bytes], peer: str, received_at: float) -> None:
         """Add several records from one sender, waiting for room as needed."""
-        pending = self._pending
-        limit = self._max_events
         for data in records:
-            pending.append((received_at, peer, data))
-            if len(pending) >= limit:
+            if self._full():
                 await self._queue.put(self._take())
-                pending = self._pending
+            self._pending.append((received_at, peer, data))
+            self._pending_bytes += len(data)
 
     async def flush(self) -> None:
         """Queue the partial batch now, waiting for room if needed."""
@@ -112,6 +122,7 @@ class RecordBatcher:
 
     def _take(self) -> list[Pending]:
         taken, self._pending = self._pending, []
+        self._pending_bytes = 0
         return taken
 
     def _flush_nowait(self) -> None:
@@ -159,6 +170,19 @@ class RecordBatcher:
             else:
                 self._received.inc(len(batch.events))
                 return
+
+
+def split_records(records: list[bytes], max_events: int, max_bytes: int) -> list[list[bytes]]:
+    """Cut ``records`` into runs of at most ``max_events`` records and about ``max_bytes``."""
+    runs: list[list[bytes]] = [[]]
+    size = 0
+    for data in records:
+        if runs[-1] and (len(runs[-1]) >= max_events or size + len(data) > max_bytes):
+            runs.append([])
+            size = 0
+        runs[-1].append(data)
+        size += len(data)
+    return runs
 
 
 async def publish_rejects(

@@ -4,9 +4,10 @@ Bodies: ``text/plain`` (one record per line) or JSON — an array of lines, or o
 ``message`` and optional ``host``, ``program``, ``severity``, ``facility``, ``timestamp``,
 ``procid``, ``msgid``. An object is turned into an RFC 5424 record, so it is parsed like any
 other. The records of one request are published as one batch: 202 means they are queued
-(in-process) or stored by JetStream. A malformed body is a 4xx with a message. When the
-pipeline has no room within ``http_accept_timeout_seconds`` the answer is 503 with
-``Retry-After``; nothing of a refused request is half-accepted.
+(in-process) or stored by JetStream. A malformed body is a 4xx with a message, and nothing
+of it is accepted. A large body is published as several batches (JetStream caps a message's
+size); when the pipeline has no room within ``http_accept_timeout_seconds`` the answer is
+503 with ``Retry-After`` and says how many leading records were accepted.
 """
 
 from __future__ import annotations
@@ -22,9 +23,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from opsconductor import ids
+from opsconductor.api.context import AppContext
 from opsconductor.api.deps import Context, Principal, authorize
+from opsconductor.api.errors import error_response
 from opsconductor.bus import subjects
-from opsconductor.errors import BackpressureError, InputError, PayloadTooLarge
+from opsconductor.errors import InputError, PayloadTooLarge
+from opsconductor.ingest.batcher import split_records
 from opsconductor.messages import RawBatch, RawEvent
 from opsconductor.severity import facility_code, severity_code
 
@@ -136,25 +140,36 @@ async def submit_logs(
     _: Annotated[Principal, Depends(authorize("logs:write"))],
 ) -> JSONResponse:
     """Accept records as text lines or JSON; 202 once they are queued for parsing."""
-    body = await read_limited(request, context.settings.http_max_body_bytes)
+    settings = context.settings
+    body = await read_limited(request, settings.http_max_body_bytes)
     records = parse_body(body, request.headers.get("content-type", "text/plain"))
     peer = request.client.host if request.client else ""
+    accepted = 0
+    try:
+        for run in split_records(records, settings.batch_max_events, settings.batch_max_bytes):
+            await _publish(context, run, peer)
+            accepted += len(run)
+    except TimeoutError:
+        context.metrics.dropped.labels("http", "overload").inc(len(records) - accepted)
+        detail = (
+            f"the pipeline is full; the first {accepted} of {len(records)} records were "
+            "accepted, retry the rest later"
+        )
+        return error_response(503, detail, {"Retry-After": "1"}, accepted=accepted)
+    finally:
+        context.metrics.received.labels("http").inc(accepted)
+    return JSONResponse({"accepted": accepted}, status_code=202)
+
+
+async def _publish(context: AppContext, records: list[bytes], peer: str) -> None:
+    """Publish one batch, waiting at most ``http_accept_timeout_seconds`` for room."""
     now = time.time()
     block = ids.ulid_block(len(records), now)
-    batch = RawBatch(
-        block[0],
-        [
-            RawEvent(event_id, now, "http", peer, data)
-            for event_id, data in zip(block, records, strict=True)
-        ],
+    batch = RawBatch(block[0], [
+        RawEvent(event_id, now, "http", peer, data)
+        for event_id, data in zip(block, records, strict=True)
+    ])  # fmt: skip
+    await asyncio.wait_for(
+        context.bus.publish(subjects.raw("http"), batch, msg_id=batch.id),
+        context.settings.http_accept_timeout_seconds,
     )
-    try:
-        await asyncio.wait_for(
-            context.bus.publish(subjects.raw("http"), batch, msg_id=batch.id),
-            context.settings.http_accept_timeout_seconds,
-        )
-    except TimeoutError as exc:
-        context.metrics.dropped.labels("http", "overload").inc(len(records))
-        raise BackpressureError("the pipeline is full; retry later") from exc
-    context.metrics.received.labels("http").inc(len(records))
-    return JSONResponse({"accepted": len(records), "batch_id": batch.id}, status_code=202)

@@ -93,6 +93,7 @@ class IngestStage:
             source,
             self._metrics,
             max_events=s.batch_max_events,
+            max_bytes=s.batch_max_bytes,
             max_delay=s.batch_max_delay_ms / 1000.0,
             max_queued_batches=s.queue_max_batches,
             subject="raw.syslog",

@@ -39,16 +39,18 @@ class Parsed:
     extra: dict[str, str] = field(default_factory=dict)
 
 
+FACILITY_SEVERITY: dict[str, tuple[int, int]] = {
+    f"{facility}.{severity}": (fac, sev)
+    for facility, fac in FACILITIES.items()
+    for severity, sev in SEVERITIES.items()
+}
+"""Every known ``facility.severity`` keyword pair → (facility, severity): one dict look-up
+per record instead of splitting the token (the keywords hold no dot, so this is exact)."""
+
+
 def facility_severity(token: str) -> tuple[int, int] | None:
     """``daemon.notice`` → (3, 5); None unless both halves are known keywords."""
-    facility, dot, severity = token.partition(".")
-    if not dot:
-        return None
-    fac = FACILITIES.get(facility)
-    sev = SEVERITIES.get(severity)
-    if fac is None or sev is None:
-        return None
-    return fac, sev
+    return FACILITY_SEVERITY.get(token)
 
 
 # ``prog:``, ``prog[pid]:`` or ``prog[pid]`` then a space or the end.

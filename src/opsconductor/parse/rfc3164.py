@@ -27,27 +27,29 @@ _ISO = re.compile(
 def parse_bsd(text: str, clock: Clock, pri: int | None) -> Parsed | None:
     """Parse ``text`` (after any PRI). Without PRI a timestamp is required (else None); with a
     PRI the record is RFC 3164 even when nothing else is recognised."""
+    if pri is not None and text.startswith(" "):
+        text = text[1:]
+    found = _timestamp(text, clock)
+    if found is None and pri is None:
+        return None  # before building anything: most lines reaching here are not BSD syslog
     parsed = Parsed("rfc3164")
     if pri is not None:
         parsed.facility, parsed.severity = pri >> 3, pri & 7
-        if text.startswith(" "):
-            text = text[1:]
-    rest = _timestamp(parsed, text, clock)
-    if rest is None:
-        if pri is None:
-            return None
+    if found is None:
         parsed.status = "partial"
         parsed.message = text
         return parsed
+    parsed.timestamp, rest = found
     _host_and_tag(parsed, rest)
     return parsed
 
 
-def _timestamp(parsed: Parsed, text: str, clock: Clock) -> str | None:
-    """Consume the timestamp (and a year / zone after it); the rest, or None if none."""
+def _timestamp(text: str, clock: Clock) -> tuple[float | None, str] | None:
+    """Epoch seconds of the timestamp (and a year / zone after it) and the rest, or None if
+    ``text`` does not start with one."""
     match = _BSD.match(text)
     if match is not None:
-        return _bsd_stamp(parsed, match, text, clock)
+        return _bsd_stamp(match, text, clock)
     match = _ISO.match(text)
     if match is None:
         return None
@@ -57,11 +59,10 @@ def _timestamp(parsed: Parsed, text: str, clock: Clock) -> str | None:
     if zone:
         offset = 0 if zone == "Z" else zone_offset("UTC" + zone[:3] + zone[-2:])
     stamp = ((year, month, day), (hour, minute, second))
-    parsed.timestamp = clock.epoch(*stamp, micros(match.group(7)), offset)
-    return text[match.end() + 1 :]
+    return clock.epoch(*stamp, micros(match.group(7)), offset), text[match.end() + 1 :]
 
 
-def _bsd_stamp(parsed: Parsed, match: re.Match[str], text: str, clock: Clock) -> str | None:
+def _bsd_stamp(match: re.Match[str], text: str, clock: Clock) -> tuple[float | None, str] | None:
     month = ENGLISH_MONTHS.get(match.group(1).capitalize())
     if month is None:
         return None
@@ -80,10 +81,10 @@ def _bsd_stamp(parsed: Parsed, match: re.Match[str], text: str, clock: Clock) ->
             break
     frac = micros(fraction)
     if year is None:
-        parsed.timestamp = clock.without_year((month, day), (hour, minute, second), frac, offset)
+        timestamp = clock.without_year((month, day), (hour, minute, second), frac, offset)
     else:
-        parsed.timestamp = clock.epoch((year, month, day), (hour, minute, second), frac, offset)
-    return rest.lstrip(" ")
+        timestamp = clock.epoch((year, month, day), (hour, minute, second), frac, offset)
+    return timestamp, rest.lstrip(" ")
 
 
 def _host_and_tag(parsed: Parsed, rest: str) -> None:

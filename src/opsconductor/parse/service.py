@@ -17,7 +17,7 @@ from opsconductor.parse.rfc5424 import (
     looks_like_rfc5424,
     parse_rfc5424,
 )
-from opsconductor.parse.timestamps import Clock, load_zone
+from opsconductor.parse.timestamps import Clock, ClockMemo, load_zone
 
 _TRAILER = b"\r\n\x00"
 _BOM = b"\xef\xbb\xbf"
@@ -47,6 +47,7 @@ class Parser:
         max_message_bytes: int = 65536,
     ) -> None:
         self.zone = load_zone(default_timezone)
+        self._memo = ClockMemo()  # per parser: the memo holds epochs in ``self.zone``
         self.classifier = Classifier(classification_file)
         self.max_message_bytes = max_message_bytes
 
@@ -70,14 +71,14 @@ class Parser:
         data = data.rstrip(_TRAILER)
         if not data:
             return _dead(raw, "empty record")
-        if looks_like_rfc5424(data):
+        if data[0] == 0x3C and looks_like_rfc5424(data):  # "<": skip the regex otherwise
             result = parse_rfc5424(data)
             if isinstance(result, Rfc5424Error):
                 return _dead(raw, result.reason)
             parsed = _from_rfc5424(result)
         else:
             text, invalid = _decode(data)
-            parsed = parse_text(text, Clock(raw.received_at, self.zone))
+            parsed = parse_text(text, Clock(raw.received_at, self.zone, self._memo))
             if invalid:
                 parsed.extra["invalid_utf8"] = "1"
         return self._event(raw, parsed)
@@ -90,25 +91,29 @@ class Parser:
             timestamp = raw.received_at
             if parsed.status == "ok":
                 parsed.status = "partial"
+        # Positional on purpose: msgspec builds a Struct from keywords ~4x slower (≈2 µs of
+        # the per-record budget). The order is Event's field order: id, received_at,
+        # timestamp, source, peer, device_id, host, facility, severity, program, procid,
+        # msgid, message, structured_data, extra, format, parse_status, domain.
         return Event(
-            id=raw.id,
-            received_at=raw.received_at,
-            timestamp=timestamp,
-            source=raw.source,
-            peer=raw.peer,
-            device_id=_device(raw.peer, parsed.host),
-            host=parsed.host,
-            facility=parsed.facility,
-            severity=parsed.severity,
-            program=parsed.program,
-            procid=parsed.procid,
-            msgid=parsed.msgid,
-            message=parsed.message,
-            structured_data=parsed.structured_data,
-            extra=parsed.extra,
-            format=parsed.format,
-            parse_status=parsed.status,
-            domain=self.classifier.classify(parsed.program, parsed.message),
+            raw.id,
+            raw.received_at,
+            timestamp,
+            raw.source,
+            raw.peer,
+            _device(raw.peer, parsed.host),
+            parsed.host,
+            parsed.facility,
+            parsed.severity,
+            parsed.program,
+            parsed.procid,
+            parsed.msgid,
+            parsed.message,
+            parsed.structured_data,
+            parsed.extra,
+            parsed.format,
+            parsed.status,
+            self.classifier.classify(parsed.program, parsed.message),
         )
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 _DAY = 86400.0
@@ -148,17 +148,41 @@ def month_number(token: str) -> int | None:
     return MONTHS.get(token.lower().rstrip("."))
 
 
+_MEMO_LIMIT = 65536
+_MISS = -1e300
+"""Marks a memo miss (``None`` is a cached answer); no date from year 1 on gets near it."""
+_SECOND_EDGE = 0.999999
+"""``fromtimestamp`` rounds to the microsecond: a time this close to the next second may be
+rounded into it, so its local date is not memoised by whole second."""
+
+_Stamp = tuple[tuple[int, int, int], tuple[int, int, int], int, int | None]
+
+
+class ClockMemo:
+    """Caches shared by the ``Clock`` s of one parser (one default zone). Log streams repeat
+    the same timestamps a lot and arrive many per second, and a zone-aware ``datetime`` costs
+    microseconds, so both answers are memoised (bounded: cleared when full)."""
+
+    __slots__ = ("dates", "epochs")
+
+    def __init__(self) -> None:
+        self.epochs: dict[_Stamp, float | None] = {}
+        self.dates: dict[float, date] = {}
+
+
 class Clock:
     """Turns the fields a record states into epoch seconds, filling in what it omits.
 
-    ``received_at`` is the arrival time of the record; ``zone`` the default zone.
+    ``received_at`` is the arrival time of the record; ``zone`` the default zone; ``memo``
+    (optional) caches shared by every clock with this same ``zone``.
     """
 
-    __slots__ = ("_local_received", "received_at", "zone")
+    __slots__ = ("_local_received", "_memo", "received_at", "zone")
 
-    def __init__(self, received_at: float, zone: tzinfo) -> None:
+    def __init__(self, received_at: float, zone: tzinfo, memo: ClockMemo | None = None) -> None:
         self.received_at = received_at
         self.zone = zone
+        self._memo = memo
         self._local_received: datetime | None = None
 
     def local_received(self) -> datetime:
@@ -166,6 +190,21 @@ class Clock:
         if self._local_received is None:
             self._local_received = datetime.fromtimestamp(self.received_at, self.zone)
         return self._local_received
+
+    def local_date(self) -> date:
+        """The date of ``received_at`` in the default zone (memoised per whole second: zone
+        transitions fall on whole seconds)."""
+        memo = self._memo
+        second = self.received_at // 1
+        if memo is None or self.received_at - second > _SECOND_EDGE:
+            return self.local_received().date()
+        found = memo.dates.get(second)
+        if found is None:
+            found = self.local_received().date()
+            if len(memo.dates) >= _MEMO_LIMIT:
+                memo.dates.clear()
+            memo.dates[second] = found
+        return found
 
     def epoch(
         self,
@@ -176,6 +215,25 @@ class Clock:
     ) -> float | None:
         """Epoch seconds of (year, month, day) (hour, minute, second); None when the date
         does not exist. Without ``offset_minutes`` the default zone applies."""
+        memo = self._memo
+        if memo is None:
+            return self._epoch(date, time, micro, offset_minutes)
+        key = (date, time, micro, offset_minutes)
+        found = memo.epochs.get(key, _MISS)
+        if found is _MISS:
+            found = self._epoch(date, time, micro, offset_minutes)
+            if len(memo.epochs) >= _MEMO_LIMIT:
+                memo.epochs.clear()
+            memo.epochs[key] = found
+        return found
+
+    def _epoch(
+        self,
+        date: tuple[int, int, int],
+        time: tuple[int, int, int],
+        micro: int,
+        offset_minutes: int | None,
+    ) -> float | None:
         year, month, day = date
         hour, minute, second = time
         if not ((1 <= month <= 12 and 1 <= day <= 28) or _day_exists(year, month, day)):
@@ -188,7 +246,7 @@ class Clock:
             except ValueError:
                 return None
             return local.timestamp()
-        seconds = _days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60
+        seconds = days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60
         return seconds + second + micro / 1e6 - (offset_minutes or 0) * 60
 
     def without_year(
@@ -199,7 +257,7 @@ class Clock:
         offset_minutes: int | None = None,
     ) -> float | None:
         """The closest matching time not more than a day after ``received_at``."""
-        year = self.local_received().year
+        year = self.local_date().year
         month, day = month_day
         limit = self.received_at + _DAY
         best: float | None = None
@@ -218,7 +276,7 @@ class Clock:
 
     def time_only(self, hour: int, minute: int, second: int, micro: int = 0) -> float | None:
         """Today's (in the default zone) date with this time; yesterday's if > 1 h ahead."""
-        today = self.local_received().date()
+        today = self.local_date()
         time = (hour, minute, second)
         stamp = self.epoch((today.year, today.month, today.day), time, micro)
         if stamp is not None and stamp > self.received_at + _HOUR:
@@ -231,7 +289,7 @@ def _day_exists(year: int, month: int, day: int) -> bool:
     return 1 <= month <= 12 and 1 <= day <= calendar.monthrange(year, month)[1]
 
 
-def _days_from_civil(year: int, month: int, day: int) -> int:
+def days_from_civil(year: int, month: int, day: int) -> int:
     """Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm)."""
     year -= month <= 2
     era = (year if year >= 0 else year - 399) // 400

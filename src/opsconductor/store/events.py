@@ -17,9 +17,14 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from opsconductor import ids
+from opsconductor.ids import ulid_floor
 from opsconductor.messages import Event
-from opsconductor.store.pagination import Page, check_limit, decode_float_cursor, encode_cursor
+from opsconductor.store.pagination import (
+    Page,
+    check_limit,
+    decode_id_cursor,
+    encode_id_cursor,
+)
 from opsconductor.store.tables import EVENT_COLUMNS, as_columns, events
 
 _json_encode = msgspec.json.Encoder().encode
@@ -83,8 +88,10 @@ class EventFilter:
     """Conditions of an event listing; ``None`` means "any". All given conditions must hold.
 
     ``severity_max`` keeps events of that syslog severity or worse (numerically ``<=``);
-    ``since``/``until`` bound ``timestamp`` as ``since <= timestamp < until``; ``text`` is a
-    case-insensitive substring of ``message`` (on SQLite, case folding covers ASCII letters).
+    ``since``/``until`` bound the time of receipt (``since <= received < until``, a range of
+    the primary key); ``stated_since``/``stated_until`` bound the time the record states
+    (``timestamp``, not indexed: it narrows a scan); ``text`` is a case-insensitive substring
+    of ``message`` (on SQLite, case folding covers ASCII letters).
     """
 
     device_id: str | None = None
@@ -95,6 +102,8 @@ class EventFilter:
     until: float | None = None
     text: str | None = None
     source: str | None = None
+    stated_since: float | None = None
+    stated_until: float | None = None
 
 
 def _json_text(value: dict[str, Any]) -> str:
@@ -141,9 +150,13 @@ def _conditions(flt: EventFilter) -> list[sa.ColumnElement[bool]]:
     if flt.severity_max is not None:
         found.append(c.severity <= flt.severity_max)
     if flt.since is not None:
-        found.append(c.timestamp >= flt.since)
+        found.append(c.id >= ulid_floor(flt.since))
     if flt.until is not None:
-        found.append(c.timestamp < flt.until)
+        found.append(c.id < ulid_floor(flt.until))
+    if flt.stated_since is not None:
+        found.append(c.timestamp >= flt.stated_since)
+    if flt.stated_until is not None:
+        found.append(c.timestamp < flt.stated_until)
     if flt.text:
         found.append(c.message.ilike(f"%{_escape_like(flt.text)}%", escape="\\"))
     return found
@@ -152,28 +165,25 @@ def _conditions(flt: EventFilter) -> list[sa.ColumnElement[bool]]:
 async def list_events(
     session: AsyncSession, flt: EventFilter, *, cursor: str | None, limit: int
 ) -> Page[EventRow]:
-    """Events matching ``flt``, newest first by ``(timestamp, id)``, one keyset page at a time.
+    """Events matching ``flt``, newest received first, one keyset page at a time.
+
+    The order is the id's — a ULID minted on receipt — so it holds even when devices' clocks
+    are wrong, and the primary key (or the device index) serves it without a sort.
 
     ``cursor`` is the ``next_cursor`` of the previous page; an invalid one raises
     ``InputError``, as does a ``limit`` outside ``1..MAX_LIMIT``.
     """
     check_limit(limit)
-    stmt = (
-        sa.select(events)
-        .where(*_conditions(flt))
-        .order_by(events.c.timestamp.desc(), events.c.id.desc())
-        .limit(limit + 1)
-    )
+    stmt = sa.select(events).where(*_conditions(flt)).order_by(events.c.id.desc()).limit(limit + 1)
     if cursor is not None:
-        key = decode_float_cursor(cursor)
-        stmt = stmt.where(sa.tuple_(events.c.timestamp, events.c.id) < sa.tuple_(*key))
+        stmt = stmt.where(events.c.id < decode_id_cursor(cursor))
     result = await session.execute(stmt)
     items = [EventRow(*row) for row in result]
     if len(items) <= limit:
         return Page(items, None)
     del items[limit:]
     last = items[-1]
-    return Page(items, encode_cursor((last.timestamp, last.id)))
+    return Page(items, encode_id_cursor(last.id))
 
 
 async def get_event(session: AsyncSession, event_id: str) -> EventRow | None:
@@ -204,8 +214,7 @@ async def delete_events_before(session: AsyncSession, cutoff: float, *, chunk: i
     """
     if chunk < 1:
         raise ValueError("chunk must be positive")
-    boundary = ids.encode(int(cutoff * 1000) << 80)
-    doomed = sa.select(events.c.id).where(events.c.id < boundary).limit(chunk)
+    doomed = sa.select(events.c.id).where(events.c.id < ulid_floor(cutoff)).limit(chunk)
     stmt = sa.delete(events).where(events.c.id.in_(doomed.scalar_subquery()))
     total = 0
     while True:

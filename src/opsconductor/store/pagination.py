@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 import msgspec
 
 from opsconductor.errors import InputError
+
+_ULID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
 
 T = TypeVar("T")
 
@@ -48,6 +51,19 @@ def _decode(cursor: str, kind: type[tuple[float, str]] | type[tuple[str, str]]) 
         return msgspec.json.decode(raw, type=kind)
     except (binascii.Error, ValueError, msgspec.DecodeError) as exc:
         raise InputError("invalid cursor") from exc
+
+
+def encode_id_cursor(record_id: str) -> str:
+    """The opaque cursor after the record ``record_id`` in an id-ordered listing."""
+    return encode_cursor(("id", record_id))
+
+
+def decode_id_cursor(cursor: str) -> str:
+    """The record id in a cursor from ``encode_id_cursor``; ``InputError`` otherwise."""
+    kind, record_id = decode_text_cursor(cursor)
+    if kind != "id" or not _ULID.fullmatch(record_id):
+        raise InputError("invalid cursor")
+    return record_id
 
 
 def decode_float_cursor(cursor: str) -> tuple[float, str]:

@@ -82,8 +82,8 @@ events = sa.Table(
     sa.Column("format", sa.Text, nullable=False),
     sa.Column("parse_status", sa.Text, nullable=False),
     sa.Column("domain", sa.Text, nullable=False),
-    sa.Index("ix_events_timestamp_id", "timestamp", "id"),
-    sa.Index("ix_events_device_timestamp_id", "device_id", "timestamp", "id"),
+    sa.Index("ix_events_device_id_id", "device_id", "id"),
+    sqlite_with_rowid=False,
 )
 
 EVENT_COLUMNS: tuple[str, ...] = tuple(column.name for column in events.columns)

@@ -61,9 +61,9 @@ def _create_events() -> None:
         sa.Column("parse_status", sa.Text, nullable=False),
         sa.Column("domain", sa.Text, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_events"),
+        sqlite_with_rowid=False,
     )
-    op.create_index("ix_events_timestamp_id", "events", ["timestamp", "id"])
-    op.create_index("ix_events_device_timestamp_id", "events", ["device_id", "timestamp", "id"])
+    op.create_index("ix_events_device_id_id", "events", ["device_id", "id"])
 
 
 def _create_dead_letters() -> None:
