@@ -44,7 +44,7 @@ class Settings(BaseSettings):
         65536, ge=480, description="Longest record accepted; longer ones are dead-lettered."
     )
     udp_receive_buffer_bytes: int = Field(
-        8 * 1024 * 1024, ge=65536, description="SO_RCVBUF asked for on the UDP socket."
+        32 * 1024 * 1024, ge=65536, description="SO_RCVBUF asked for on the UDP socket."
     )
     database_url: SecretStr | None = Field(
         None, description="SQLAlchemy URL; unset: SQLite in the data dir."
@@ -74,7 +74,7 @@ class Settings(BaseSettings):
         50.0, ge=0, description="Longest a record waits for its batch to fill."
     )
     queue_max_batches: int = Field(
-        256, ge=1, description="Bound of each in-process queue, in batches (backpressure)."
+        64, ge=1, description="Bound of each in-process queue, in batches (backpressure)."
     )
     http_max_body_bytes: int = Field(
         10 * 1024 * 1024, ge=1024, description="Largest body POST /api/v1/logs accepts."

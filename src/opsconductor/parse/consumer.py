@@ -7,17 +7,20 @@ that outlive the duplicate window.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import defaultdict
 from collections.abc import Sequence
 
 from opsconductor.bus import subjects
 from opsconductor.bus.protocol import Bus, Delivery, Subscription
-from opsconductor.messages import DeadLetterBatch, Event, EventBatch, RawBatch
+from opsconductor.messages import DeadLetter, DeadLetterBatch, Event, EventBatch, RawBatch
 from opsconductor.observability import Metrics
-from opsconductor.parse.service import Parser
+from opsconductor.parse.service import ParseOutcome, Parser
 
 DURABLE = "parse"
+
+log = logging.getLogger(__name__)
 
 
 class ParseStage:
@@ -57,7 +60,7 @@ class ParseStage:
 
     async def _handle_batch(self, batch: RawBatch) -> None:
         started = time.perf_counter()
-        outcome = self._parser.parse_batch(batch)
+        outcome = self._parse(batch)
         by_domain: dict[str, list[Event]] = defaultdict(list)
         for event in outcome.events:
             by_domain[event.domain].append(event)
@@ -77,6 +80,28 @@ class ParseStage:
         self._seconds.observe(time.perf_counter() - started)
         if batch.events:
             self._metrics.observe_lag(self.name, batch.events[-1].received_at)
+
+    def _parse(self, batch: RawBatch) -> ParseOutcome:
+        """Parse a batch; a parser failure dead-letters the batch rather than losing it.
+
+        Parsing is pure code, so an exception here is a defect, not a passing fault: a retry
+        would fail the same way, and the records would end as poison. Keeping them as dead
+        letters (with the error) means they can be replayed once the defect is fixed.
+        """
+        try:
+            return self._parser.parse_batch(batch)
+        except Exception as exc:
+            log.exception(
+                "parser failed on batch %s; its %d records become dead letters",
+                batch.id,
+                len(batch.events),
+            )
+            reason = f"parser error: {type(exc).__name__}: {exc}"[:500]
+            letters = [
+                DeadLetter(raw.id, raw.received_at, raw.source, raw.peer, reason, raw.data)
+                for raw in batch.events
+            ]
+            return ParseOutcome(events=[], dead_letters=letters)
 
     def _count(self, events: list[Event], dead: int) -> None:
         ok = partial = generic = 0

@@ -21,7 +21,7 @@ from opsconductor.parse.openwrt import (
     parse_program_only,
     parse_time_only,
 )
-from opsconductor.parse.rfc3164 import parse_bsd
+from opsconductor.parse.rfc3164 import parse_bsd, parse_common
 from opsconductor.parse.timestamps import Clock
 
 _PRI = re.compile(r"<(\d{1,3})>")
@@ -39,7 +39,7 @@ def parse_text(text: str, clock: Clock) -> Parsed:
 def _dispatch(text: str, clock: Clock) -> Parsed | None:
     first = text[:1]
     if first == "<":
-        return _with_pri(text, clock)
+        return parse_common(text, clock) or _with_pri(text, clock)
     if first == "[":
         return parse_kernel(text) or parse_luci(text, clock)
     if first.isdigit():

@@ -55,6 +55,10 @@ def facility_severity(token: str) -> tuple[int, int] | None:
 
 # ``prog:``, ``prog[pid]:`` or ``prog[pid]`` then a space or the end.
 TAG = re.compile(r"([^\s\[\]:]{1,128})(?:\[([^\]\s]{0,32})\](?::)?|:)(?= |$)")
+OPTIONAL_TAG = (
+    r"(?:: )?(?:(?P<program>[^\s\[\]:]{1,128})(?:\[(?P<procid>[^\]\s]{0,32})\](?::)?|:)(?= |$))?"
+)
+"""``take_tag`` as the tail of a format's own regex (one match per record instead of two)."""
 _KERNEL_UPTIME = re.compile(r"\[\s*(\d[\dx]*\.[\dx]+)\] *")
 _GLUED = re.compile(r" ([a-z][a-z0-9_-]{1,31})\[(\d{1,7})\]: ")
 
@@ -74,6 +78,18 @@ def take_tag(parsed: Parsed, text: str) -> None:
         return
     parsed.program = match.group(1)
     parsed.procid = match.group(2) or ""
+    parsed.message = text[match.end() + 1 :]
+
+
+def matched_tag(parsed: Parsed, match: re.Match[str], text: str) -> None:
+    """What ``take_tag`` does, from a ``match`` of a regex ending in ``OPTIONAL_TAG``."""
+    program = match.group("program")
+    if program is None:
+        parsed.message = text[match.end() :]
+        parsed.status = "partial"
+        return
+    parsed.program = program
+    parsed.procid = match.group("procid") or ""
     parsed.message = text[match.end() + 1 :]
 
 

@@ -7,12 +7,20 @@ from __future__ import annotations
 
 import re
 
-from opsconductor.parse.model import SEVERITIES, Parsed, facility_severity, take_tag
+from opsconductor.parse.model import (
+    FACILITY_SEVERITY,
+    OPTIONAL_TAG,
+    SEVERITIES,
+    Parsed,
+    facility_severity,
+    matched_tag,
+    take_tag,
+)
 from opsconductor.parse.timestamps import ENGLISH_MONTHS, Clock
 
 _LOGREAD = re.compile(
-    r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) ([A-Z][a-z]{2}) {1,2}(\d{1,2}) "
-    r"(\d{2}):(\d{2}):(\d{2}) (\d{4}) ([a-z0-9]+\.[a-z]+) "
+    r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?P<stamp>(?P<month>[A-Z][a-z]{2}) {1,2}\d{1,2} "
+    r"\d{2}:\d{2}:\d{2} \d{4}) (?P<level>[a-z0-9]+\.[a-z]+) " + OPTIONAL_TAG
 )
 _TIME_ONLY = re.compile(r"(\d{2}):(\d{2}):(\d{2}) ([a-z0-9]+\.[a-z]+) ")
 _PIPE = re.compile(
@@ -28,17 +36,20 @@ def parse_logread(text: str, clock: Clock) -> Parsed | None:
     match = _LOGREAD.match(text)
     if match is None:
         return None
-    pair = facility_severity(match.group(7))
-    month = ENGLISH_MONTHS.get(match.group(1))
-    if pair is None or month is None:
+    pair = FACILITY_SEVERITY.get(match.group("level"))
+    if pair is None or match.group("month") not in ENGLISH_MONTHS:
         return None
     parsed = Parsed("logread", facility=pair[0], severity=pair[1])
-    _, day, hour, minute, second, year, _ = match.groups()
-    parsed.timestamp = clock.epoch(
-        (int(year), month, int(day)), (int(hour), int(minute), int(second))
-    )
-    take_tag(parsed, text[match.end() :])
+    parsed.timestamp = clock.epoch_of_text(match.group("stamp"), _logread_fields)
+    matched_tag(parsed, match, text)
     return parsed
+
+
+def _logread_fields(stamp: str) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
+    """``Jul 19 21:22:03 2020`` → ((2020, 7, 19), (21, 22, 3)) (already matched by _LOGREAD)."""
+    month, day, time, year = stamp.split()
+    hour, minute, second = time.split(":")
+    return (int(year), ENGLISH_MONTHS[month], int(day)), (int(hour), int(minute), int(second))
 
 
 def parse_time_only(text: str, clock: Clock) -> Parsed | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from opsconductor.parse.model import Parsed, facility_severity, take_tag
+from opsconductor.parse.model import FACILITY_SEVERITY, Parsed, facility_severity, take_tag
 from opsconductor.parse.timestamps import ENGLISH_MONTHS, Clock, micros, zone_offset
 
 _BSD = re.compile(
@@ -22,6 +22,34 @@ _ISO = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?"
     r"(Z|[+-]\d{2}:?\d{2})?(?= |$)"
 )
+
+# The usual shape, ``<PRI>Mmm dd hh:mm:ss host prog[pid]: msg``, in one match. The host must
+# hold a lower-case letter (so it is neither a year nor a zone abbreviation) and no ``:[]``
+# (so it is not a TAG); the TAG is ``model.TAG``. Anything else takes the general path.
+_COMMON = re.compile(
+    r"<(0|[1-9]\d{0,2})>([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d{1,2}):(\d{2}):(\d{2}) "
+    r"([\w.-]*[a-z][\w.-]*) "
+    r"([^\s\[\]:]{1,128})(?:\[([^\]\s]{0,32})\](?::)?|:)(?= |$)"
+)
+
+
+def parse_common(text: str, clock: Clock) -> Parsed | None:
+    """The usual RFC 3164 record (PRI, timestamp without year, host, TAG), exactly as
+    ``parse_bsd`` reads it but in one regex; None for anything else (then try the rest)."""
+    match = _COMMON.match(text)
+    if match is None:
+        return None
+    pri_text, month_name, day, hour, minute, second, host, program, procid = match.groups()
+    pri = int(pri_text)
+    month = ENGLISH_MONTHS.get(month_name)
+    if pri > 191 or month is None or host in FACILITY_SEVERITY:
+        return None
+    time = (int(hour), int(minute), int(second))
+    timestamp = clock.without_year((month, int(day)), time, 0, None)
+    return Parsed(
+        "rfc3164", "ok", timestamp, host, pri >> 3, pri & 7, program, procid or "", "",
+        text[match.end() + 1 :],
+    )  # fmt: skip
 
 
 def parse_bsd(text: str, clock: Clock, pri: int | None) -> Parsed | None:

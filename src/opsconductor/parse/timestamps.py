@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
@@ -155,6 +156,7 @@ _SECOND_EDGE = 0.999999
 """``fromtimestamp`` rounds to the microsecond: a time this close to the next second may be
 rounded into it, so its local date is not memoised by whole second."""
 
+_Fields = tuple[tuple[int, int, int], tuple[int, int, int]]
 _Stamp = tuple[tuple[int, int, int], tuple[int, int, int], int, int | None]
 
 
@@ -163,10 +165,11 @@ class ClockMemo:
     the same timestamps a lot and arrive many per second, and a zone-aware ``datetime`` costs
     microseconds, so both answers are memoised (bounded: cleared when full)."""
 
-    __slots__ = ("dates", "epochs")
+    __slots__ = ("dates", "epochs", "texts")
 
     def __init__(self) -> None:
         self.epochs: dict[_Stamp, float | None] = {}
+        self.texts: dict[str, float | None] = {}
         self.dates: dict[float, date] = {}
 
 
@@ -225,6 +228,20 @@ class Clock:
             if len(memo.epochs) >= _MEMO_LIMIT:
                 memo.epochs.clear()
             memo.epochs[key] = found
+        return found
+
+    def epoch_of_text(self, stamp: str, fields: Callable[[str], _Fields]) -> float | None:
+        """``epoch(*fields(stamp))`` memoised by the text itself, for a ``stamp`` that states
+        its full date and no zone: the cheapest key, and no integers to convert on a hit."""
+        memo = self._memo
+        if memo is None:
+            return self.epoch(*fields(stamp))
+        found = memo.texts.get(stamp, _MISS)
+        if found is _MISS:
+            found = self.epoch(*fields(stamp))
+            if len(memo.texts) >= _MEMO_LIMIT:
+                memo.texts.clear()
+            memo.texts[stamp] = found
         return found
 
     def _epoch(

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
+import msgspec
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from opsconductor.bus import subjects
@@ -19,6 +23,10 @@ from opsconductor.messages import DeadLetter, DeadLetterBatch, Event, EventBatch
 from opsconductor.observability import Metrics
 from opsconductor.store import add_dead_letters, add_events, upsert_devices
 from opsconductor.store.retention import retention_loop
+
+log = logging.getLogger(__name__)
+_encode = msgspec.json.Encoder().encode
+_T = TypeVar("_T")
 
 EVENTS_DURABLE = "store-events"
 DEAD_DURABLE = "store-deadletters"
@@ -47,6 +55,7 @@ class StoreStage:
         self._subscriptions: list[Subscription] = []
         self._retention_task: asyncio.Task[None] | None = None
         self._seconds = metrics.batch_seconds.labels("store")
+        self._stopping = False
 
     async def start(self) -> None:
         """Subscribe and start the retention job."""
@@ -71,6 +80,7 @@ class StoreStage:
 
     async def stop(self) -> None:
         """Stop consuming after the batch in hand and stop the retention job."""
+        self._stopping = True
         for subscription in self._subscriptions:
             await subscription.stop()
         self._subscriptions.clear()
@@ -89,9 +99,16 @@ class StoreStage:
                 events.extend(delivery.message.events)
         if not events:
             return
-        async with self._sessions() as session, session.begin():
-            await upsert_devices(session, events)
-            inserted = await add_events(session, events)
+        try:
+            inserted = await self._with_retry(self._write_events, events)
+        except (
+            sa_exc.DataError,
+            sa_exc.IntegrityError,
+            sa_exc.ProgrammingError,
+            ValueError,
+        ) as exc:
+            await self._dead_letter_events(events, exc)
+            return
         self._metrics.stored.inc(inserted)
         self._seconds.observe(time.perf_counter() - started)
         self._metrics.observe_lag(self.name, events[-1].received_at)
@@ -103,5 +120,44 @@ class StoreStage:
             if isinstance(delivery.message, DeadLetterBatch):
                 letters.extend(delivery.message.letters)
         if letters:
-            async with self._sessions() as session, session.begin():
-                await add_dead_letters(session, letters)
+            await self._with_retry(self._write_dead_letters, letters)
+
+    async def _write_events(self, session: AsyncSession, events: list[Event]) -> int:
+        await upsert_devices(session, events)
+        return await add_events(session, events)
+
+    async def _write_dead_letters(self, session: AsyncSession, letters: list[DeadLetter]) -> int:
+        return await add_dead_letters(session, letters)
+
+    async def _with_retry(
+        self, write: Callable[[AsyncSession, _T], Awaitable[int]], rows: _T
+    ) -> int:
+        """Run ``write`` in a transaction, retrying while the database is unreachable.
+
+        Accepted records are never dropped because the database is away: the batch stays in
+        hand (and the queues behind it fill, which is the backpressure) until it is written.
+        """
+        delay = 0.2
+        while True:
+            try:
+                async with self._sessions() as session, session.begin():
+                    return await write(session, rows)
+            except (sa_exc.OperationalError, sa_exc.InterfaceError, OSError, TimeoutError) as exc:
+                if self._stopping:
+                    raise
+                log.warning("database unavailable (%s); retrying in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    async def _dead_letter_events(self, events: list[Event], exc: Exception) -> None:
+        """Events the database refuses for what they hold are kept as dead letters."""
+        log.error(
+            "the database refused %d events (%s); keeping them as dead letters", len(events), exc
+        )
+        reason = f"store error: {type(exc).__name__}: {exc}"[:500]
+        letters = [
+            DeadLetter(e.id, e.received_at, e.source, e.peer, reason, _encode(e), stage="store")
+            for e in events
+        ]
+        await self._with_retry(self._write_dead_letters, letters)
+        self._metrics.dead_lettered.labels("store").inc(len(letters))
