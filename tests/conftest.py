@@ -7,6 +7,7 @@ A test that needs a service or program that is missing skips with the reason; wi
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import uuid
@@ -38,6 +39,11 @@ def need_program(name: str) -> str:
         missing(f"the program `{name}` (apt-get install it)")
     assert path is not None
     return path
+
+
+def escaped_bytes(text: str) -> bytes:
+    """The bytes a go-syslog case means: its ``\\xNN`` escapes stand for raw bytes."""
+    return re.sub(rb"\\x([0-9a-fA-F]{2})", lambda m: bytes([int(m.group(1), 16)]), text.encode())
 
 
 def free_port() -> int:

@@ -14,6 +14,7 @@ day first) or a month name from ``timestamps.MONTHS`` with a day and a year.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from opsconductor.parse.model import SEVERITIES, Parsed, facility_severity, take_tag
 from opsconductor.parse.timestamps import Clock, micros, month_number, zone_offset
@@ -69,6 +70,22 @@ def parse_luci_dmy(text: str, clock: Clock) -> Parsed | None:
 
 def locale_timestamp(content: str, clock: Clock) -> float | None:
     """Epoch seconds of a browser-localised date and time; None when no date or time."""
+    fields = _bracket_fields(content)
+    if fields is None:
+        return None
+    (year, month, day), time, frac, offset = fields
+    if year is None:
+        return clock.without_year((month, day), time, frac, offset)
+    return clock.epoch((year, month, day), time, frac, offset)
+
+
+_Fields = tuple[_Date, tuple[int, int, int], int, int | None]
+
+
+@lru_cache(maxsize=4096)
+def _bracket_fields(content: str) -> _Fields | None:
+    """(date, time, microseconds, zone offset) the bracket states; None without a date or
+    time. Pure and slow (several regexes), so memoised: a stream repeats its stamps."""
     time_match = _TIME.search(content)
     if time_match is None:
         return None
@@ -81,12 +98,7 @@ def locale_timestamp(content: str, clock: Clock) -> float | None:
     date = _date(rest)
     if date is None:
         return None
-    offset = _zone(rest)
-    year, month, day = date
-    frac = micros(time_match.group(4))
-    if year is None:
-        return clock.without_year((month, day), (hour, minute, second), frac, offset)
-    return clock.epoch((year, month, day), (hour, minute, second), frac, offset)
+    return date, (hour, minute, second), micros(time_match.group(4)), _zone(rest)
 
 
 def _date(text: str) -> _Date | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import lru_cache
 
 import msgspec
 
@@ -133,7 +134,7 @@ def _add_element(sd: dict[str, dict[str, str]], element: re.Match[bytes]) -> boo
     return True
 
 
-_UTC_STAMP = re.compile(rb"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?Z")
+_UTC_STAMP = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.(\d{1,6}))?Z")
 _MONTH_DAYS = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
@@ -150,13 +151,23 @@ def _timestamp(stamp: bytes) -> float | None:
             return datetime.fromisoformat(stamp.decode()).timestamp()
         except ValueError:
             return None
-    year, month, day, hour, minute, second, fraction = utc.groups()
-    y, m, d = int(year), int(month), int(day)
+    seconds = _utc_seconds(stamp[:19])
+    if seconds is None:
+        return None
+    fraction = utc.group(1)
+    micro = int(fraction.ljust(6, b"0")) if fraction else 0
+    return (seconds * 1_000_000 + micro) / 1_000_000
+
+
+@lru_cache(maxsize=4096)
+def _utc_seconds(stamp: bytes) -> int | None:
+    """Whole epoch seconds of ``YYYY-MM-DDTHH:MM:SS`` (UTC); None when the day does not
+    exist. Memoised: consecutive records share the second."""
+    y, m, d = int(stamp[:4]), int(stamp[5:7]), int(stamp[8:10])
     if y == 0 or d > _MONTH_DAYS[m] or (m == 2 and d == 29 and not _leap(y)):
         return None
-    seconds = days_from_civil(y, m, d) * 86400 + int(hour) * 3600 + int(minute) * 60
-    micro = int(fraction.ljust(6, b"0")) if fraction else 0
-    return ((seconds + int(second)) * 1_000_000 + micro) / 1_000_000
+    hour, minute, second = int(stamp[11:13]), int(stamp[14:16]), int(stamp[17:19])
+    return days_from_civil(y, m, d) * 86400 + hour * 3600 + minute * 60 + second
 
 
 def _leap(year: int) -> bool:

@@ -55,8 +55,9 @@ class Parser:
         """Parse every record of ``batch``; each yields one event or one dead letter."""
         events: list[Event] = []
         dead: list[DeadLetter] = []
+        parse_one = self.parse_one  # bound once: this loop runs for every record
         for raw in batch.events:
-            result = self.parse_one(raw)
+            result = parse_one(raw)
             if isinstance(result, Event):
                 events.append(result)
             else:
