@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -14,12 +15,12 @@ from opsconductor.config import load_settings
 from opsconductor.runtime import Runtime
 
 
-@pytest.fixture
-async def product(
-    stack_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, clean_env: None
+@contextlib.asynccontextmanager
+async def running_product(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[Runtime]:
-    """Every stage, the API included, started in this process."""
-    for key, value in stack_env.items():
+    """Every stage, the API included, started in this process with ``env`` as its settings."""
+    for key, value in env.items():
         monkeypatch.setenv(key, value)
     runtime = Runtime(load_settings())
     await runtime.start()
@@ -27,6 +28,15 @@ async def product(
         yield runtime
     finally:
         await runtime.stop()
+
+
+@pytest.fixture
+async def product(
+    stack_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, clean_env: None
+) -> AsyncIterator[Runtime]:
+    """The product on the deployment under test."""
+    async with running_product(stack_env, monkeypatch) as runtime:
+        yield runtime
 
 
 @pytest.fixture

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.e2e.conftest import all_events, wait_for_events
+from tests.e2e.conftest import all_events, running_product, wait_for_events
 
-from opsconductor.config import load_settings
 from opsconductor.runtime import Runtime
 
 
@@ -94,18 +93,14 @@ async def small_product(
     stack_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, clean_env: None
 ) -> AsyncIterator[Runtime]:
     """A product with tiny queues, so a flood overloads it at once."""
-    for key, value in stack_env.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("OPSC_QUEUE_MAX_BATCHES", "2")
-    monkeypatch.setenv("OPSC_BATCH_MAX_EVENTS", "200")
-    monkeypatch.setenv("OPSC_UDP_RECEIVE_BUFFER_BYTES", "65536")
-    monkeypatch.setenv("OPSC_HTTP_ACCEPT_TIMEOUT_SECONDS", "0.001")
-    runtime = Runtime(load_settings())
-    await runtime.start()
-    try:
+    tiny = {
+        "OPSC_QUEUE_MAX_BATCHES": "2",
+        "OPSC_BATCH_MAX_EVENTS": "200",
+        "OPSC_UDP_RECEIVE_BUFFER_BYTES": "65536",
+        "OPSC_HTTP_ACCEPT_TIMEOUT_SECONDS": "0.001",
+    }
+    async with running_product({**stack_env, **tiny}, monkeypatch) as runtime:
         yield runtime
-    finally:
-        await runtime.stop()
 
 
 def _rss_mb() -> float:

@@ -12,9 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 from tests.conftest import free_port, need_program
-from tests.e2e.conftest import wait_for_events
+from tests.e2e.conftest import running_product, wait_for_events
 
-from opsconductor.config import load_settings
 from opsconductor.runtime import Runtime
 
 
@@ -93,14 +92,8 @@ async def tls_product(
         "OPSC_SYSLOG_TLS_KEY": str(pki / "server.key"),
         "OPSC_SYSLOG_TLS_CLIENT_CA": str(pki / "ca.pem"),
     }
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    runtime = Runtime(load_settings())
-    await runtime.start()
-    try:
+    async with running_product(env, monkeypatch) as runtime:
         yield runtime
-    finally:
-        await runtime.stop()
 
 
 def _client_context(pki: Path, *, with_cert: bool) -> ssl.SSLContext:

@@ -6,6 +6,7 @@ import dataclasses
 from datetime import datetime
 from typing import Annotated, Any
 
+import msgspec
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
@@ -41,6 +42,10 @@ def _moment(value: str | None, name: str) -> float | None:
 
 
 def _as_dict(row: Any) -> dict[str, Any]:
+    if isinstance(row, msgspec.Struct):
+        item = msgspec.structs.asdict(row)
+        item.pop("v", None)
+        return item
     if dataclasses.is_dataclass(row) and not isinstance(row, type):
         return dataclasses.asdict(row)
     if isinstance(row, BaseModel):

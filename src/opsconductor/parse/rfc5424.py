@@ -24,7 +24,8 @@ BOM = b"\xef\xbb\xbf"
 
 _START = re.compile(rb"<\d{0,12}>\d{1,3} ")
 _SDNAME = rb"[\x21\x23-\x3c\x3e-\x5c\x5e-\x7e]{1,32}"
-_VALUE = rb'(?:[^"\\\]]|\\["\\\]])*'
+# Unrolled ``(?:[^"\\\]]|\\["\\\]])*`` (same language, no alternation per byte: ~5x faster).
+_VALUE = rb'[^"\\\]]*(?:\\["\\\]][^"\\\]]*)*'
 _HEADER = re.compile(
     rb"<(0|[1-9]\d?|1[0-8]\d|19[01])>([1-9]\d{0,2}) "
     rb"(-|\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d"
@@ -34,6 +35,8 @@ _HEADER = re.compile(
 _ELEMENT = re.compile(rb"\[(" + _SDNAME + rb")((?: " + _SDNAME + rb'="' + _VALUE + rb'")*)\]')
 _PARAM = re.compile(rb" (" + _SDNAME + rb')="(' + _VALUE + rb')"')
 _UNESCAPE = re.compile(rb'\\(["\\\]])')
+_PARAM_TEXT = re.compile(_PARAM.pattern.decode())
+_UNESCAPE_TEXT = re.compile(_UNESCAPE.pattern.decode())
 
 
 class Rfc5424Message(msgspec.Struct, frozen=True):
@@ -118,19 +121,23 @@ def _fast_sd(data: bytes, pos: int) -> tuple[dict[str, dict[str, str]], int] | N
 
 
 def _add_element(sd: dict[str, dict[str, str]], element: re.Match[bytes]) -> bool:
-    """Store one SD element; False when it is a duplicate or holds invalid UTF-8."""
+    """Store one SD element; False when it is a duplicate or holds invalid UTF-8.
+
+    The parameters are decoded in one go and read with one ``findall`` (names are ASCII and
+    UTF-8 never hides ASCII inside a multi-byte sequence, so this is the same as decoding
+    value by value); a repeated name keeps the last value, as before.
+    """
     try:
         sd_id = element.group(1).decode()
-        if sd_id in sd:
-            return False
-        params: dict[str, str] = {}
-        for param in _PARAM.finditer(element.group(2)):
-            raw = param.group(2)
-            value = (_UNESCAPE.sub(rb"\1", raw) if b"\\" in raw else raw).decode()
-            params[param.group(1).decode()] = value
+        params = element.group(2).decode()
     except UnicodeDecodeError:
         return False
-    sd[sd_id] = params
+    if sd_id in sd:
+        return False
+    pairs: list[tuple[str, str]] = _PARAM_TEXT.findall(params)
+    if "\\" in params:
+        pairs = [(name, _UNESCAPE_TEXT.sub(r"\1", value)) for name, value in pairs]
+    sd[sd_id] = dict(pairs)
     return True
 
 

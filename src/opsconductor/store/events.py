@@ -60,30 +60,6 @@ _PG_INSERT = _pg_insert_sql()
 
 
 @dataclass(frozen=True, slots=True)
-class EventRow:
-    """A stored event: every field of ``messages.Event`` (without the message version)."""
-
-    id: str
-    received_at: float
-    timestamp: float
-    source: str
-    peer: str
-    device_id: str
-    host: str
-    facility: int | None
-    severity: int | None
-    program: str
-    procid: str
-    msgid: str
-    message: str
-    structured_data: dict[str, dict[str, str]]
-    extra: dict[str, str]
-    format: str
-    parse_status: str
-    domain: str
-
-
-@dataclass(frozen=True, slots=True)
 class EventFilter:
     """Conditions of an event listing; ``None`` means "any". All given conditions must hold.
 
@@ -164,7 +140,7 @@ def _conditions(flt: EventFilter) -> list[sa.ColumnElement[bool]]:
 
 async def list_events(
     session: AsyncSession, flt: EventFilter, *, cursor: str | None, limit: int
-) -> Page[EventRow]:
+) -> Page[Event]:
     """Events matching ``flt``, newest received first, one keyset page at a time.
 
     The order is the id's — a ULID minted on receipt — so it holds even when devices' clocks
@@ -178,7 +154,7 @@ async def list_events(
     if cursor is not None:
         stmt = stmt.where(events.c.id < decode_id_cursor(cursor))
     result = await session.execute(stmt)
-    items = [EventRow(*row) for row in result]
+    items = [Event(*row) for row in result]
     if len(items) <= limit:
         return Page(items, None)
     del items[limit:]
@@ -186,11 +162,11 @@ async def list_events(
     return Page(items, encode_id_cursor(last.id))
 
 
-async def get_event(session: AsyncSession, event_id: str) -> EventRow | None:
+async def get_event(session: AsyncSession, event_id: str) -> Event | None:
     """The event with ``event_id``, or ``None``."""
     result = await session.execute(sa.select(events).where(events.c.id == event_id))
     row = result.first()
-    return None if row is None else EventRow(*row)
+    return None if row is None else Event(*row)
 
 
 async def count_events(session: AsyncSession) -> int:
