@@ -15,6 +15,7 @@ import contextlib
 import logging
 import socket
 import ssl
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from opsconductor.observability import Metrics
 log = logging.getLogger(__name__)
 
 READ_CHUNK = 65536
+_SO_RCVBUFFORCE = 33  # <asm-generic/socket.h>
 
 
 class UdpSyslogProtocol(asyncio.DatagramProtocol):
@@ -148,8 +150,20 @@ def udp_socket(host: str, port: int, receive_buffer: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     with contextlib.suppress(OSError):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
-        if hasattr(socket, "SO_RCVBUFFORCE"):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUFFORCE, receive_buffer)
+    if sys.platform == "linux":
+        # SO_RCVBUFFORCE (privileged) passes net.core.rmem_max, which is often a few hundred
+        # KiB: far too little to ride out a burst at 100k+ datagrams/s. Python does not
+        # export the constant, so it is spelled out.
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, _SO_RCVBUFFORCE, receive_buffer)
+    granted = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+    if granted < receive_buffer:
+        log.warning(
+            "UDP receive buffer is %d bytes, not the %d asked for; raise "
+            "net.core.rmem_max to ride out bursts",
+            granted,
+            receive_buffer,
+        )
     sock.bind((host, port))
     sock.setblocking(False)
     return sock
