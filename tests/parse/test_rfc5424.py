@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from parse_helpers import raw_event
+from tests.conftest import escaped_bytes
 
 from opsconductor.messages import DeadLetter, Event
 from opsconductor.parse.rfc5424 import (
@@ -42,11 +43,6 @@ GO_SYSLOG_ERRORS = {
 }
 
 
-def _bytes(text: str) -> bytes:
-    """The case input as bytes; ``\\xNN`` left literal by the extraction become real bytes."""
-    return re.sub(rb"\\x([0-9a-fA-F]{2})", lambda m: bytes([int(m.group(1), 16)]), text.encode())
-
-
 def _cases(shared_data: Path) -> list[dict[str, Any]]:
     lines = (shared_data / CASES).read_text(encoding="utf-8").splitlines()
     return [json.loads(line) for line in lines if line.strip()]
@@ -63,7 +59,7 @@ def test_every_go_syslog_case_matches(shared_data: Path) -> None:
     assert len(cases) == 163
     mismatches = []
     for number, case in enumerate(cases):
-        result = parse_rfc5424(_bytes(case["input"]))
+        result = parse_rfc5424(escaped_bytes(case["input"]))
         got = result.reason if isinstance(result, Rfc5424Error) else None
         if got != _expected(case):
             mismatches.append((number, case["input"][:60], _expected(case), got))
@@ -72,7 +68,7 @@ def test_every_go_syslog_case_matches(shared_data: Path) -> None:
 
 def test_fast_path_agrees_with_the_scanner(shared_data: Path) -> None:
     for case in _cases(shared_data):
-        data = _bytes(case["input"])
+        data = escaped_bytes(case["input"])
         full = parse_rfc5424(data)
         scanned = scan(data)
         if isinstance(full, Rfc5424Error):
@@ -89,7 +85,7 @@ def test_parser_dead_letters_exactly_the_strict_records(shared_data: Path, parse
     """Through the Parser: records starting ``<PRI>VERSION SP`` are strict; others are not
     RFC 5424 (RFC 3164 or generic) and become events — never dropped."""
     for case in _cases(shared_data):
-        data = _bytes(case["input"])
+        data = escaped_bytes(case["input"])
         outcome = parser.parse_one(raw_event(data))
         if not data.strip(b"\r\n\x00"):
             assert isinstance(outcome, DeadLetter)
@@ -149,3 +145,19 @@ def test_bom_message_must_be_utf8() -> None:
     result = parse_rfc5424(b"<1>1 - - - - - - \xef\xbb\xbfok\xff")
     assert isinstance(result, Rfc5424Error)
     assert result.reason.endswith("[col 22]")
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    [
+        "0000-01-01T00:00:00Z",
+        "0000-02-29T00:00:00.5+01:00",
+        "9999-12-31T23:59:59-12:00",
+        "0001-01-01T00:00:00+14:00",
+        "9999-12-31T23:59:59.999999Z",
+    ],
+)
+def test_calendar_edges_never_raise(parser: Parser, stamp: str) -> None:
+    """Year 0000 fits the grammar but not the calendar; the far edges must not overflow."""
+    result = parser.parse_one(raw_event(f"<165>1 {stamp} h app - - - m".encode()))
+    assert isinstance(result, Event | DeadLetter)

@@ -82,26 +82,29 @@ class ParseStage:
             self._metrics.observe_lag(self.name, batch.events[-1].received_at)
 
     def _parse(self, batch: RawBatch) -> ParseOutcome:
-        """Parse a batch; a parser failure dead-letters the batch rather than losing it.
+        """Parse a batch; a record the parser fails on becomes a dead letter, not poison.
 
         Parsing is pure code, so an exception here is a defect, not a passing fault: a retry
-        would fail the same way, and the records would end as poison. Keeping them as dead
-        letters (with the error) means they can be replayed once the defect is fixed.
+        would fail the same way and the whole batch would be lost as poison. The batch is
+        parsed again record by record instead, and only the records that fail are kept as
+        dead letters (with the error), to be replayed once the defect is fixed.
         """
         try:
             return self._parser.parse_batch(batch)
-        except Exception as exc:
-            log.exception(
-                "parser failed on batch %s; its %d records become dead letters",
-                batch.id,
-                len(batch.events),
-            )
-            reason = f"parser error: {type(exc).__name__}: {exc}"[:500]
-            letters = [
-                DeadLetter(raw.id, raw.received_at, raw.source, raw.peer, reason, raw.data)
-                for raw in batch.events
-            ]
-            return ParseOutcome(events=[], dead_letters=letters)
+        except Exception:
+            log.exception("parser failed on batch %s; parsing it record by record", batch.id)
+        outcome = ParseOutcome(events=[], dead_letters=[])
+        for raw in batch.events:
+            try:
+                result = self._parser.parse_one(raw)
+            except Exception as exc:
+                reason = f"parser error: {type(exc).__name__}: {exc}"[:500]
+                result = DeadLetter(raw.id, raw.received_at, raw.source, raw.peer, reason, raw.data)
+            if isinstance(result, DeadLetter):
+                outcome.dead_letters.append(result)
+            else:
+                outcome.events.append(result)
+        return outcome
 
     def _count(self, events: list[Event], dead: int) -> None:
         ok = partial = generic = 0

@@ -254,11 +254,18 @@ def _prival_prefix(digits: str) -> bool:
 
 
 def _timestamp_value(text: str) -> float | None:
-    """Epoch seconds of a grammar-valid stamp; None when the day does not exist."""
+    """Epoch seconds of a grammar-valid stamp; None when the day does not exist.
+
+    Year 0000 passes the grammar but not the calendar (``datetime`` starts at year 1), and
+    a stamp at the very edge of year 9999 may overflow once its offset is applied.
+    """
     year, month, day = int(text[0:4]), int(text[5:7]), int(text[8:10])
-    if day > calendar.monthrange(year, month)[1]:
+    try:
+        if year < 1 or day > calendar.monthrange(year, month)[1]:
+            return None
+        return datetime.fromisoformat(text).timestamp()
+    except (ValueError, OverflowError):
         return None
-    return datetime.fromisoformat(text).timestamp()
 
 
 def _utf8_char_end(data: bytes, pos: int, error: str) -> int:
