@@ -5,42 +5,25 @@ from __future__ import annotations
 from opsconductor.errors import InputError
 
 SEVERITIES = ("emerg", "alert", "crit", "err", "warning", "notice", "info", "debug")
+"""Severity code → keyword."""
 FACILITIES = (
-    "kern",
-    "user",
-    "mail",
-    "daemon",
-    "auth",
-    "syslog",
-    "lpr",
-    "news",
-    "uucp",
-    "cron",
-    "authpriv",
-    "ftp",
-    "ntp",
-    "security",
-    "console",
-    "solaris-cron",
-    "local0",
-    "local1",
-    "local2",
-    "local3",
-    "local4",
-    "local5",
-    "local6",
-    "local7",
-)
-_SEVERITY_ALIASES = {
-    "emergency": 0,
-    "panic": 0,
-    "critical": 2,
-    "error": 3,
-    "warn": 4,
-    "information": 6,
-    "informational": 6,
-}
-_FACILITY_ALIASES = {"auth-priv": 10, "security": 4}
+    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron",
+    "authpriv", "ftp", "ntp", "audit", "alert", "clock",
+    "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
+)  # fmt: skip
+"""Facility code → keyword (rsyslog's names for 12-15)."""
+
+SEVERITY_CODES: dict[str, int] = {
+    **{name: code for code, name in enumerate(SEVERITIES)},
+    "panic": 0, "emergency": 0, "critical": 2, "error": 3, "warn": 4,
+    "information": 6, "informational": 6,
+}  # fmt: skip
+"""Every severity keyword accepted (syslog.conf, logread, LuCI) → code."""
+FACILITY_CODES: dict[str, int] = {
+    **{name: code for code, name in enumerate(FACILITIES)},
+    "security": 4, "auth-priv": 10,
+}  # fmt: skip
+"""Every facility keyword accepted → code."""
 
 
 def severity_code(value: int | str) -> int:
@@ -50,11 +33,9 @@ def severity_code(value: int | str) -> int:
         if 0 <= code <= 7:
             return code
         raise InputError(f"severity {value!r} is not between 0 and 7")
-    name = value.strip().lower()
-    if name in SEVERITIES:
-        return SEVERITIES.index(name)
-    if name in _SEVERITY_ALIASES:
-        return _SEVERITY_ALIASES[name]
+    named = SEVERITY_CODES.get(value.strip().lower())
+    if named is not None:
+        return named
     raise InputError(f"unknown severity {value!r}; use 0-7 or one of {', '.join(SEVERITIES)}")
 
 
@@ -65,11 +46,9 @@ def facility_code(value: int | str) -> int:
         if 0 <= code <= 23:
             return code
         raise InputError(f"facility {value!r} is not between 0 and 23")
-    name = value.strip().lower()
-    if name in _FACILITY_ALIASES:
-        return _FACILITY_ALIASES[name]
-    if name in FACILITIES:
-        return FACILITIES.index(name)
+    named = FACILITY_CODES.get(value.strip().lower())
+    if named is not None:
+        return named
     raise InputError(f"unknown facility {value!r}")
 
 

@@ -27,6 +27,7 @@ from opsconductor.errors import ConfigError
 DOMAINS = frozenset({"wifi", "security", "health", "wan", "system", "generic"})
 _CACHE_LIMIT = 4096
 _SEEN_LIMIT = 65536
+_MEMO_MAX_MESSAGE = 512  # longer messages are classified every time, never memoised
 _ESCAPE = re.compile(r"\\.")
 _UPPER_LITERAL = re.compile(r"[A-Z]")
 
@@ -77,6 +78,8 @@ class Classifier:
     def classify(self, program: str, message: str) -> str:
         """The domain of the first rule matching both program and message (memoised: log
         streams repeat the same text a lot)."""
+        if len(message) > _MEMO_MAX_MESSAGE:  # bound the memo's memory, not just its count
+            return self._classify(program, message)
         key = (program, message)
         domain = self._seen.get(key)
         if domain is None:

@@ -5,19 +5,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-FACILITIES: dict[str, int] = {
-    "kern": 0, "user": 1, "mail": 2, "daemon": 3, "auth": 4, "security": 4, "syslog": 5,
-    "lpr": 6, "news": 7, "uucp": 8, "cron": 9, "authpriv": 10, "ftp": 11, "ntp": 12,
-    "audit": 13, "alert": 14, "clock": 15, "local0": 16, "local1": 17, "local2": 18,
-    "local3": 19, "local4": 20, "local5": 21, "local6": 22, "local7": 23,
-}  # fmt: skip
+from opsconductor.severity import FACILITY_CODES, SEVERITY_CODES
+
+FACILITIES = FACILITY_CODES
 """Facility keywords (as syslog.conf and logread write them) → RFC 5424 facility code."""
 
-SEVERITIES: dict[str, int] = {
-    "emerg": 0, "panic": 0, "emergency": 0, "alert": 1, "crit": 2, "critical": 2,
-    "err": 3, "error": 3, "warn": 4, "warning": 4, "notice": 5, "info": 6,
-    "informational": 6, "debug": 7,
-}  # fmt: skip
+SEVERITIES = SEVERITY_CODES
 """Severity keywords → RFC 5424 severity code."""
 
 

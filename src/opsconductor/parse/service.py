@@ -85,8 +85,7 @@ class Parser:
         return self._event(raw, parsed)
 
     def _event(self, raw: RawEvent, parsed: Parsed) -> Event:
-        if "\x00" in parsed.message:  # text columns (PostgreSQL) cannot hold NUL
-            parsed.message = parsed.message.replace("\x00", "\ufffd")
+        _scrub_nul(parsed)
         timestamp = parsed.timestamp
         if timestamp is None:
             timestamp = raw.received_at
@@ -118,6 +117,23 @@ class Parser:
         )
 
 
+def _scrub_nul(parsed: Parsed) -> None:
+    """Replace NUL in every text field: PostgreSQL text and jsonb cannot hold it."""
+    if "\x00" in parsed.message:
+        parsed.message = parsed.message.replace("\x00", "\ufffd")
+    for name in ("host", "program", "procid", "msgid"):
+        value = getattr(parsed, name)
+        if "\x00" in value:
+            setattr(parsed, name, value.replace("\x00", "\ufffd"))
+    for key, value in parsed.extra.items():
+        if "\x00" in value:
+            parsed.extra[key] = value.replace("\x00", "\ufffd")
+    for params in parsed.structured_data.values():
+        for key, value in params.items():
+            if "\x00" in value:
+                params[key] = value.replace("\x00", "\ufffd")
+
+
 def _from_rfc5424(message: Rfc5424Message) -> Parsed:
     parsed = Parsed(
         "rfc5424",
@@ -133,10 +149,6 @@ def _from_rfc5424(message: Rfc5424Message) -> Parsed:
     )
     if message.invalid_utf8:
         parsed.extra["invalid_utf8"] = "1"
-    for params in parsed.structured_data.values():
-        for key, value in params.items():
-            if "\x00" in value:
-                params[key] = value.replace("\x00", "\ufffd")
     refine(parsed)
     return parsed
 
