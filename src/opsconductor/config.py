@@ -41,7 +41,13 @@ class Settings(BaseSettings):
         None, description="CA bundle; when set, TLS clients must present a certificate it signed."
     )
     syslog_max_message_bytes: int = Field(
-        65536, ge=480, description="Longest record accepted; longer ones are dead-lettered."
+        65536,
+        ge=480,
+        le=128 * 1024,
+        description="Longest record accepted; longer ones are dead-lettered.",
+    )
+    syslog_max_connections: int = Field(
+        1024, ge=1, description="Open TCP/TLS syslog connections per listener; more are refused."
     )
     udp_receive_buffer_bytes: int = Field(
         32 * 1024 * 1024, ge=65536, description="SO_RCVBUF asked for on the UDP socket."
@@ -65,13 +71,14 @@ class Settings(BaseSettings):
     )
     batch_max_events: int = Field(2000, ge=1, description="Most records in one bus batch.")
     batch_max_bytes: int = Field(
-        512 * 1024,
-        ge=65536,
-        le=900 * 1024,
-        description="Most record bytes in one bus batch (JetStream's max_payload is 1 MiB).",
+        384 * 1024,
+        ge=128 * 1024,
+        le=640 * 1024,
+        description="Most encoded bytes in one bus batch (JetStream's max_payload is 1 MiB; "
+        "parsing adds fields, so leave room).",
     )
     batch_max_delay_ms: float = Field(
-        50.0, ge=0, description="Longest a record waits for its batch to fill."
+        50.0, gt=0, description="Longest a record waits for its batch to fill."
     )
     queue_max_batches: int = Field(
         64, ge=1, description="Bound of each in-process queue, in batches (backpressure)."

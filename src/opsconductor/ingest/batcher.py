@@ -27,12 +27,19 @@ log = logging.getLogger(__name__)
 
 Pending = tuple[float, str, bytes]
 
+#: Encoded size of a record's envelope beyond its data (id, times, source, peer; and after
+#: parsing the event's fields), so a batch of short records cannot outgrow ``max_bytes``.
+RECORD_OVERHEAD_BYTES = 200
+
 
 class RecordBatcher:
     """Batches raw records of one source and publishes them in order.
 
-    A batch closes at ``max_events`` records or ``max_bytes`` of record data (JetStream
-    refuses messages over its ``max_payload``, 1 MiB by default), whichever comes first.
+    A batch closes at ``max_events`` records or ``max_bytes`` of encoded size (record data
+    plus a fixed allowance per record for its envelope), whichever comes first: JetStream
+    refuses messages over its ``max_payload``, 1 MiB by default. A record longer than
+    ``max_record_bytes`` is cut to one byte over that limit, so the parser still dead-letters
+    it as over-long but it can never make a batch too large.
     """
 
     def __init__(
@@ -45,6 +52,7 @@ class RecordBatcher:
         max_bytes: int = 512 * 1024,
         max_delay: float = 0.05,
         max_queued_batches: int = 64,
+        max_record_bytes: int = 65536,
         subject: str | None = None,
     ) -> None:
         self._bus = bus
@@ -53,6 +61,7 @@ class RecordBatcher:
         self._metrics = metrics
         self._max_events = max_events
         self._max_bytes = max_bytes
+        self._max_record = max_record_bytes + 1
         self._max_delay = max_delay
         self._pending: list[Pending] = []
         self._pending_bytes = 0
@@ -67,10 +76,19 @@ class RecordBatcher:
             asyncio.create_task(self._publish_loop(), name=f"batcher-{self.source}"),
             asyncio.create_task(self._flush_timer(), name=f"batcher-timer-{self.source}"),
         ]
+        for task in self._tasks:
+            task.add_done_callback(_report_crash)
 
-    async def stop(self) -> None:
-        """Publish what is pending, then stop."""
-        await self.drain()
+    async def stop(self, timeout: float = 30.0) -> None:
+        """Publish what is pending (for at most ``timeout`` seconds), then stop."""
+        try:
+            await asyncio.wait_for(self.drain(), timeout)
+        except TimeoutError:
+            log.error(
+                "%s: %d batches could not be published before shutdown",
+                self.source,
+                self._queue.qsize(),
+            )
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -91,24 +109,27 @@ class RecordBatcher:
                 self._dropped.inc()
                 return False
             self._queue.put_nowait(self._take())
-        self._pending.append((received_at, peer, data))
-        self._pending_bytes += len(data)
+        self._append(data, peer, received_at)
         return True
 
     async def put(self, data: bytes, peer: str, received_at: float) -> None:
         """Add a record, waiting for room when the queue is full (backpressure)."""
         if self._full():
             await self._queue.put(self._take())
-        self._pending.append((received_at, peer, data))
-        self._pending_bytes += len(data)
+        self._append(data, peer, received_at)
 
     async def put_many(self, records: list[bytes], peer: str, received_at: float) -> None:
         """Add several records from one sender, waiting for room as needed."""
         for data in records:
             if self._full():
                 await self._queue.put(self._take())
-            self._pending.append((received_at, peer, data))
-            self._pending_bytes += len(data)
+            self._append(data, peer, received_at)
+
+    def _append(self, data: bytes, peer: str, received_at: float) -> None:
+        if len(data) > self._max_record:
+            data = data[: self._max_record]
+        self._pending.append((received_at, peer, data))
+        self._pending_bytes += len(data) + RECORD_OVERHEAD_BYTES
 
     async def flush(self) -> None:
         """Queue the partial batch now, waiting for room if needed."""
@@ -157,7 +178,7 @@ class RecordBatcher:
         while True:
             try:
                 await self._bus.publish(self._subject, batch, msg_id=batch.id)
-            except BusError:
+            except Exception:  # BusError, or a bug: never lose the batch, never die
                 log.warning(
                     "publishing %d %s records failed; retrying in %.1fs",
                     len(batch.events),
@@ -172,16 +193,26 @@ class RecordBatcher:
                 return
 
 
-def split_records(records: list[bytes], max_events: int, max_bytes: int) -> list[list[bytes]]:
-    """Cut ``records`` into runs of at most ``max_events`` records and about ``max_bytes``."""
+def _report_crash(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.critical("%s stopped", task.get_name(), exc_info=task.exception())
+
+
+def split_records(
+    records: list[bytes], max_events: int, max_bytes: int, max_record_bytes: int
+) -> list[list[bytes]]:
+    """Cut ``records`` into runs that fit one batch, as ``RecordBatcher`` does."""
     runs: list[list[bytes]] = [[]]
     size = 0
-    for data in records:
-        if runs[-1] and (len(runs[-1]) >= max_events or size + len(data) > max_bytes):
+    limit = max_record_bytes + 1
+    for record in records:
+        data = record[:limit]
+        cost = len(data) + RECORD_OVERHEAD_BYTES
+        if runs[-1] and (len(runs[-1]) >= max_events or size + cost > max_bytes):
             runs.append([])
             size = 0
         runs[-1].append(data)
-        size += len(data)
+        size += cost
     return runs
 
 
@@ -197,7 +228,12 @@ async def publish_rejects(
         DeadLetter(letter_id, now, source, peer, reason, data, stage="ingest")
         for letter_id, (peer, data, reason) in zip(block, rejects, strict=True)
     ]
-    await bus.publish(
-        subjects.deadletter("ingest"), DeadLetterBatch(block[0], letters), msg_id=block[0]
-    )
+    try:
+        await bus.publish(
+            subjects.deadletter("ingest"), DeadLetterBatch(block[0], letters), msg_id=block[0]
+        )
+    except BusError:
+        log.exception("could not keep %d unframeable records from %s", len(letters), source)
+        metrics.dropped.labels(source, "bus").inc(len(letters))
+        return
     metrics.dead_lettered.labels("ingest").inc(len(letters))

@@ -146,7 +146,13 @@ async def submit_logs(
     peer = request.client.host if request.client else ""
     accepted = 0
     try:
-        for run in split_records(records, settings.batch_max_events, settings.batch_max_bytes):
+        runs = split_records(
+            records,
+            settings.batch_max_events,
+            settings.batch_max_bytes,
+            settings.syslog_max_message_bytes,
+        )
+        for run in runs:
             await _publish(context, run, peer)
             accepted += len(run)
     except TimeoutError:

@@ -46,6 +46,7 @@ async def replay_files(
         runtime.metrics,
         max_events=settings.batch_max_events,
         max_bytes=settings.batch_max_bytes,
+        max_record_bytes=settings.syslog_max_message_bytes,
         max_delay=settings.batch_max_delay_ms / 1000.0,
         max_queued_batches=8,
     )

@@ -94,6 +94,7 @@ class IngestStage:
             self._metrics,
             max_events=s.batch_max_events,
             max_bytes=s.batch_max_bytes,
+            max_record_bytes=s.syslog_max_message_bytes,
             max_delay=s.batch_max_delay_ms / 1000.0,
             max_queued_batches=s.queue_max_batches,
             subject="raw.syslog",
@@ -125,7 +126,11 @@ class IngestStage:
         batcher = self._batcher(source)
         await batcher.start()
         stream = SyslogStreamServer(
-            self._bus, batcher, self._metrics, max_bytes=self._settings.syslog_max_message_bytes
+            self._bus,
+            batcher,
+            self._metrics,
+            max_bytes=self._settings.syslog_max_message_bytes,
+            max_connections=self._settings.syslog_max_connections,
         )
         try:
             server = await asyncio.start_server(

@@ -68,6 +68,7 @@ class SyslogStreamServer:
         metrics: Metrics,
         *,
         max_bytes: int,
+        max_connections: int = 1024,
         idle_timeout: float = 300.0,
     ) -> None:
         self._bus = bus
@@ -75,29 +76,43 @@ class SyslogStreamServer:
         self._metrics = metrics
         self._max_bytes = max_bytes
         self._idle_timeout = idle_timeout
+        self._max_connections = max_connections
+        self._refused = metrics.dropped.labels(batcher.source, "too_many_connections")
         self._connections = metrics.connections.labels(batcher.source)
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Serve one connection until the peer closes it or goes idle."""
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
         peer = _format_peer(writer.get_extra_info("peername") or ("?", 0))
+        task = asyncio.current_task()
+        if task is None or len(self._tasks) >= self._max_connections:
+            log.warning(
+                "refusing syslog connection from %s: %d connections are open",
+                peer,
+                len(self._tasks),
+            )
+            self._refused.inc()
+            writer.close()
+            return
+        self._tasks.add(task)
         decoder = FrameDecoder(max_frame_bytes=self._max_bytes)
         self._connections.inc()
         try:
             await self._read_frames(reader, decoder, peer)
         except (ConnectionError, ssl.SSLError, TimeoutError) as exc:
             log.info("syslog connection from %s ended: %s", peer, exc)
+        except Exception:  # a receiver must outlive anything one connection does
+            log.exception("syslog connection from %s failed", peer)
         finally:
             self._connections.dec()
-            await self._deliver(decoder.finish(), peer)
+            try:
+                await self._deliver(decoder.finish(), peer)
+            except Exception:
+                log.exception("could not deliver the last frames of %s", peer)
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
-            if task is not None:
-                self._tasks.discard(task)
+            self._tasks.discard(task)
 
     async def _read_frames(
         self, reader: asyncio.StreamReader, decoder: FrameDecoder, peer: str
