@@ -129,6 +129,10 @@ def replay(
     if pace not in ("fast", "original"):
         console.print("[red]error:[/red] --pace is `fast` or `original`")
         raise typer.Exit(2)
+    missing = [name for name in files if name != "-" and not Path(name).is_file()]
+    if missing:
+        console.print(f"[red]error:[/red] no such file: {', '.join(missing)}")
+        raise typer.Exit(2)
     settings = _settings(config)
     _run(
         replay_files(

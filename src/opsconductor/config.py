@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,6 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from opsconductor.errors import ConfigError
-
-SECRET_FIELDS = frozenset({"database_url", "nats_url", "admin_password"})
 
 
 class Settings(BaseSettings):
@@ -93,9 +92,13 @@ class Settings(BaseSettings):
         None, description="Extra YAML classification table, applied before the built-in one."
     )
     log_level: str = Field("INFO", description="Level of the JSON logs on stderr.")
-    admin_password: SecretStr | None = Field(
-        None, description="Password of the first admin user; unset: one is generated."
-    )
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        if value.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError(f"unknown log level {value!r}")
+        return value.upper()
 
     @field_validator("default_timezone")
     @classmethod
@@ -126,22 +129,29 @@ class Settings(BaseSettings):
         for name in type(self).model_fields:
             value = getattr(self, name)
             if isinstance(value, SecretStr):
-                value = _mask_url(value.get_secret_value()) if name.endswith("_url") else "********"
+                value = mask_url(value.get_secret_value()) if name.endswith("_url") else "********"
             elif isinstance(value, Path):
                 value = str(value)
             shown[name] = value
-        shown["effective_database_url"] = _mask_url(self.effective_database_url)
+        shown["effective_database_url"] = mask_url(self.effective_database_url)
         return shown
 
 
-def _mask_url(url: str) -> str:
-    """Hide the password part of a URL: ``postgresql://u:secret@h/db`` → ``…u:***@h/db``."""
+def mask_url(url: str) -> str:
+    """A URL safe to print: user kept, password or token hidden, secret query values hidden.
+
+    ``postgresql://u:pw@h/db`` → ``postgresql://u:***@h/db``; ``nats://TOKEN@h`` →
+    ``nats://***@h``; ``…?password=x`` → ``…?password=***``.
+    """
     scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest:
+    if not sep:
         return url
-    credentials, _, host = rest.rpartition("@")
-    user = credentials.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}"
+    if "@" in rest.split("/", 1)[0]:
+        credentials, _, rest = rest.rpartition("@")
+        user, colon, _ = credentials.partition(":")
+        rest = f"{user}:***@{rest}" if colon else f"***@{rest}"
+    rest = re.sub(r"(?i)([?&](?:password|passwd|pass|token|secret)=)[^&]*", r"\1***", rest)
+    return f"{scheme}://{rest}"
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:

@@ -70,8 +70,3 @@ def ulid_block(count: int, now: float | None = None) -> list[str]:
 def ulid_floor(moment: float) -> str:
     """The smallest ULID of the millisecond ``moment`` falls in: ids ``>=`` it are not older."""
     return encode(max(0, int(moment * 1000)) << _RANDOM_BITS)
-
-
-def ulid_time(text: str) -> float:
-    """The creation time (epoch seconds) stored in a ULID."""
-    return (decode(text) >> _RANDOM_BITS) / 1000.0

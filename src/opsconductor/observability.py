@@ -51,9 +51,6 @@ class Metrics:
             registry=r,
         )
         self.stored = Counter("opsc_events_stored", "Events written to the store.", registry=r)
-        self.retention_deleted = Counter(
-            "opsc_events_expired", "Events deleted by the retention job.", registry=r
-        )
         self.lag = Gauge(
             "opsc_stage_lag_seconds",
             "Age of the newest record a stage finished (now - received_at).",

@@ -98,18 +98,45 @@ class Runtime:
                 self.running[name] = stage
         await self._start_http()
 
-    async def stop(self) -> None:
-        """Stop HTTP, then each stage producers first, then close the bus and database."""
+    async def stop(self, drain_timeout: float = 30.0) -> None:
+        """Stop taking records in, let the queues empty, then stop the rest and disconnect.
+
+        HTTP and the receivers stop first; what they accepted is still queued in process, so
+        the runtime waits (up to ``drain_timeout``) for parse and store to finish it before
+        stopping them. Every stage is stopped and the bus and database are closed even if
+        one stage fails to stop.
+        """
+        try:
+            await self._stop_http()
+            ingest = self.running.pop("ingest", None)
+            if ingest is not None:
+                await ingest.stop()
+            # In process, queued records live only in memory; on JetStream they stay in the
+            # stream for the next consumer, so there is nothing to wait for.
+            embedded = not self.settings.distributed
+            if (
+                embedded
+                and self.bus is not None
+                and self.running
+                and not await self.idle(drain_timeout)
+            ):
+                log.error("shutting down with records queued: %s", self.bus.pending())
+            for name in reversed(list(self.running)):
+                try:
+                    await self.running.pop(name).stop()
+                except Exception:
+                    log.exception("stage %s did not stop cleanly", name)
+        finally:
+            if self.bus is not None:
+                await self.bus.close()
+            if self.engine is not None:
+                await self.engine.dispose()
+
+    async def _stop_http(self) -> None:
         if self._server is not None and self._server_task is not None:
             self._server.should_exit = True
             with contextlib.suppress(asyncio.CancelledError):
                 await self._server_task
-        for name in reversed(list(self.running)):
-            await self.running.pop(name).stop()
-        if self.bus is not None:
-            await self.bus.close()
-        if self.engine is not None:
-            await self.engine.dispose()
 
     async def idle(self, timeout: float = 60.0) -> bool:
         """Wait until every queue of this process is empty (used by replay and tests)."""

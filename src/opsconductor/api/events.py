@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import msgspec
@@ -28,17 +28,26 @@ class PageOut(BaseModel):
     next_cursor: str | None
 
 
+_LATEST_MOMENT = 253402300799.0  # 9999-12-31T23:59:59Z
+
+
 def _moment(value: str | None, name: str) -> float | None:
+    """Epoch seconds from ISO 8601 (a time without zone is UTC) or from epoch seconds."""
     if value is None or value == "":
         return None
     try:
-        return float(value)
+        moment = float(value)
     except ValueError:
-        pass
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-    except ValueError as exc:
-        raise InputError(f"{name}: expected ISO 8601 or epoch seconds, got {value!r}") from exc
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise InputError(f"{name}: expected ISO 8601 or epoch seconds, got {value!r}") from exc
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        moment = parsed.timestamp()
+    if not 0 <= moment <= _LATEST_MOMENT:  # also refuses nan and inf
+        raise InputError(f"{name}: {value!r} is not a time between 1970 and 9999")
+    return moment
 
 
 def _as_dict(row: Any) -> dict[str, Any]:

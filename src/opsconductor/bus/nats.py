@@ -48,6 +48,7 @@ from nats.js.api import (
 
 from opsconductor.bus import codec, subjects
 from opsconductor.bus.protocol import BusCounters, Delivery, Handler
+from opsconductor.config import mask_url
 from opsconductor.errors import BusError
 from opsconductor.messages import Message
 
@@ -232,7 +233,7 @@ class JetStreamBus:
             await nc.close()
             self._nc = self._js = None
             raise BusError(
-                f"cannot start the JetStream bus at {_redact(self._url)}: {exc!r}"
+                f"cannot start the JetStream bus at {mask_url(self._url)}: {exc!r}"
             ) from exc
         self._refresher = asyncio.create_task(self._refresh_loop(), name="bus-pending")
 
@@ -434,8 +435,3 @@ class JetStreamBus:
         self._subscriptions.discard(subscription)
         if all(s.durable != subscription.durable for s in self._subscriptions):
             self._pending.pop(subscription.durable, None)
-
-
-def _redact(url: str) -> str:
-    scheme, sep, rest = url.partition("://")
-    return f"{scheme}{sep}{rest.rpartition('@')[2]}"

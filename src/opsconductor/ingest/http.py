@@ -47,7 +47,7 @@ class LogObject(BaseModel):
     msgid: str = Field("-", max_length=32, pattern=r"^[!-~]+$")
     severity: int | str = 6
     facility: int | str = 1
-    timestamp: datetime | float | None = None
+    timestamp: datetime | Annotated[float, Field(ge=0, le=253402300799)] | None = None
 
     @field_validator("severity")
     @classmethod

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TransferSpeedColumn
 
 from opsconductor.config import Settings
+from opsconductor.errors import StoreError
 from opsconductor.ingest.batcher import RecordBatcher
 from opsconductor.messages import RawEvent
 from opsconductor.parse.service import Parser
@@ -57,11 +58,12 @@ async def replay_files(
         with _progress(console) as progress:
             for name in files:
                 sent += await _replay_one(batcher, name, progress, settings, original_pace, max_gap)
-            await batcher.stop()
-            if not settings.distributed:
-                await runtime.idle(timeout=3600.0)
     finally:
+        await batcher.stop()
+        finished = settings.distributed or await runtime.idle(timeout=3600.0)
         await runtime.stop()
+    if not finished:
+        raise StoreError("replay timed out before every record was stored")
     elapsed = time.perf_counter() - started
     if console is not None:
         console.print(

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+import ssl
 from dataclasses import dataclass, field
 
 from opsconductor.bus.protocol import Bus
@@ -65,7 +66,12 @@ class IngestStage:
             if s.syslog_tls_cert is None or s.syslog_tls_key is None:
                 log.info("syslog over TLS is off: OPSC_SYSLOG_TLS_CERT and _KEY are not set")
             else:
-                context = tls_context(s.syslog_tls_cert, s.syslog_tls_key, s.syslog_tls_client_ca)
+                try:
+                    context = tls_context(
+                        s.syslog_tls_cert, s.syslog_tls_key, s.syslog_tls_client_ca
+                    )
+                except (OSError, ssl.SSLError) as exc:
+                    raise ConfigError(f"cannot load the syslog TLS certificate: {exc}") from exc
                 await self._start_stream("syslog-tls", s.syslog_host, s.syslog_tls_port, context)
 
     async def stop(self) -> None:

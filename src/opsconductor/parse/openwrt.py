@@ -10,7 +10,6 @@ import re
 from opsconductor.parse.model import (
     FACILITY_SEVERITY,
     OPTIONAL_TAG,
-    SEVERITIES,
     Parsed,
     facility_severity,
     matched_tag,
@@ -129,8 +128,3 @@ def parse_kernel(text: str) -> Parsed | None:
     parsed.extra["uptime"] = match.group(2)
     parsed.message = text[match.end() :].lstrip(" ")
     return parsed
-
-
-def severity_word(word: str) -> int | None:
-    """``notice`` → 5, ``warning`` → 4 …; None for anything else."""
-    return SEVERITIES.get(word)

@@ -28,6 +28,14 @@ log = logging.getLogger(__name__)
 _encode = msgspec.json.Encoder().encode
 _T = TypeVar("_T")
 
+#: The database is away or not ready (no schema yet): wait and try again, never drop.
+_UNAVAILABLE = (
+    sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.ProgrammingError, OSError,
+    TimeoutError,
+)  # fmt: skip
+#: The database refuses what a row holds: that row becomes a dead letter.
+_REFUSED = (sa_exc.DataError, sa_exc.IntegrityError, ValueError)
+
 EVENTS_DURABLE = "store-events"
 DEAD_DURABLE = "store-deadletters"
 
@@ -99,16 +107,7 @@ class StoreStage:
                 events.extend(delivery.message.events)
         if not events:
             return
-        try:
-            inserted = await self._with_retry(self._write_events, events)
-        except (
-            sa_exc.DataError,
-            sa_exc.IntegrityError,
-            sa_exc.ProgrammingError,
-            ValueError,
-        ) as exc:
-            await self._dead_letter_events(events, exc)
-            return
+        inserted = await self._write_or_split(events)
         self._metrics.stored.inc(inserted)
         self._seconds.observe(time.perf_counter() - started)
         self._metrics.observe_lag(self.name, events[-1].received_at)
@@ -121,6 +120,23 @@ class StoreStage:
                 letters.extend(delivery.message.letters)
         if letters:
             await self._with_retry(self._write_dead_letters, letters)
+
+    async def _write_or_split(self, events: list[Event]) -> int:
+        """Write ``events``; if the database refuses what some of them hold, find those.
+
+        The group is halved until the refused events stand alone; only they become dead
+        letters, every other event of the group is stored.
+        """
+        try:
+            return await self._with_retry(self._write_events, events)
+        except _REFUSED as exc:
+            if len(events) == 1:
+                await self._dead_letter_events(events, exc)
+                return 0
+        middle = len(events) // 2
+        return await self._write_or_split(events[:middle]) + await self._write_or_split(
+            events[middle:]
+        )
 
     async def _write_events(self, session: AsyncSession, events: list[Event]) -> int:
         await upsert_devices(session, events)
@@ -142,7 +158,7 @@ class StoreStage:
             try:
                 async with self._sessions() as session, session.begin():
                     return await write(session, rows)
-            except (sa_exc.OperationalError, sa_exc.InterfaceError, OSError, TimeoutError) as exc:
+            except _UNAVAILABLE as exc:
                 if self._stopping:
                     raise
                 log.warning("database unavailable (%s); retrying in %.1fs", exc, delay)
@@ -154,7 +170,9 @@ class StoreStage:
         log.error(
             "the database refused %d events (%s); keeping them as dead letters", len(events), exc
         )
-        reason = f"store error: {type(exc).__name__}: {exc}"[:500]
+        cause = getattr(exc, "orig", None) or exc  # never the SQL text: it holds other rows
+        first_line = str(cause).splitlines()[0] if str(cause) else ""
+        reason = f"store refused: {type(cause).__name__}: {first_line}"[:500].replace("\x00", "?")
         letters = [
             DeadLetter(e.id, e.received_at, e.source, e.peer, reason, _encode(e), stage="store")
             for e in events

@@ -188,10 +188,18 @@ async def delete_events_before(session: AsyncSession, cutoff: float, *, chunk: i
     job never holds the write lock (SQLite) or row locks (PostgreSQL) for long. Only call it
     with a session that has no other pending work.
     """
+    return await delete_received_before(session, events, cutoff, chunk=chunk)
+
+
+async def delete_received_before(
+    session: AsyncSession, table: sa.Table, cutoff: float, *, chunk: int = 10000
+) -> int:
+    """Delete rows of ``table`` (ULID ``id`` minted on receipt) received before ``cutoff``,
+    ``chunk`` rows per committed transaction; returns how many were deleted."""
     if chunk < 1:
         raise ValueError("chunk must be positive")
-    doomed = sa.select(events.c.id).where(events.c.id < ulid_floor(cutoff)).limit(chunk)
-    stmt = sa.delete(events).where(events.c.id.in_(doomed.scalar_subquery()))
+    doomed = sa.select(table.c.id).where(table.c.id < ulid_floor(cutoff)).limit(chunk)
+    stmt = sa.delete(table).where(table.c.id.in_(doomed.scalar_subquery()))
     total = 0
     while True:
         conn = await session.connection()

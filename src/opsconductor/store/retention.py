@@ -1,4 +1,8 @@
-"""The retention job: deletes events older than the configured age, on an interval."""
+"""The retention job: deletes events and dead letters older than the configured age.
+
+Age is the time of receipt (the ULID id), so replayed old logs and devices with a wrong
+clock are kept as long as anything else.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,8 @@ import time
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from opsconductor.store.events import delete_events_before
+from opsconductor.store.events import delete_events_before, delete_received_before
+from opsconductor.store.tables import dead_letters
 
 _log = logging.getLogger(__name__)
 DAY_SECONDS = 86_400.0
@@ -18,10 +23,14 @@ DAY_SECONDS = 86_400.0
 async def run_retention(
     factory: async_sessionmaker[AsyncSession], retention_days: float, *, now: float | None = None
 ) -> int:
-    """Delete events with ``timestamp`` older than ``retention_days``, once; returns the count."""
+    """Delete events and dead letters received over ``retention_days`` ago, once; returns
+    the number of events deleted."""
     cutoff = (time.time() if now is None else now) - retention_days * DAY_SECONDS
     async with factory() as session:
-        return await delete_events_before(session, cutoff)
+        deleted = await delete_events_before(session, cutoff)
+    async with factory() as session:
+        await delete_received_before(session, dead_letters, cutoff)
+    return deleted
 
 
 async def retention_loop(
@@ -38,6 +47,8 @@ async def retention_loop(
             deleted = await run_retention(factory, retention_days)
         except (SQLAlchemyError, OSError) as exc:
             _log.warning("retention run failed, retrying in %.0fs: %s", interval_seconds, exc)
+        except Exception:  # a defect must not end retention for good
+            _log.exception("retention run failed, retrying in %.0fs", interval_seconds)
         else:
             _log.info(
                 "retention deleted %d events older than %g days in %.2fs",

@@ -4,25 +4,24 @@ Times are ``double precision`` epoch seconds (UTC): the same number every stage 
 compact (8 bytes), exact through a JSON cursor, and compared without time-zone conversions.
 
 Index choices for ``events`` (the table that grows to millions of rows). Each secondary index
-is paid on every insert — measured on SQLite, ``(timestamp, id)`` alone costs ~25% of insert
-throughput and each further index another ~15-40% (an index whose key is not time-ordered,
-like ``device_id``, touches a page per device per batch) — so only two read paths get one:
+is paid on every insert, so ``events`` has one:
 
-``ix_events_timestamp_id`` (timestamp, id)
-    The main listing: newest first by ``(timestamp, id)`` with keyset pagination; every other
-    filter (domain, severity, program, source, text) scans this index newest first and stops
-    when the page is full, which is quick whenever matches are common. Also serves retention
-    (``timestamp < cutoff``).
-``ix_events_device_timestamp_id`` (device_id, timestamp, id)
+primary key ``id``
+    A ULID minted when the record was received. The listing is newest received first, so the
+    key is also the main read path (keyset pagination by id, ``since``/``until`` as an id
+    range) and the retention path (delete ids below the cutoff's ULID). On SQLite the table
+    is ``WITHOUT ROWID``: rows are clustered by id and every insert appends.
+``ix_events_device_id_id`` (device_id, id)
     "Events of this device": thousands of devices, many quiet, so scanning for one would walk
-    most of the table. ``id`` is in the key so a page is a pure index range scan, no sort.
+    most of the table; with ``id`` in the key a page is a pure index range scan, no sort.
 
-Left out on purpose: ``(domain, timestamp)`` (a handful of common values; it cost ~15% of
-insert rate on both databases), ``severity``/``program``/``source`` (low cardinality, usually
-combined with the above) and, on PostgreSQL, a ``pg_trgm`` GIN index on ``message``: it made
-the substring search indexable but halved the insert rate (28k → 12.6k events/s, batch 2000),
-so the search scans newest first like the other filters. Rare values of these filters are
-the price: a longer scan.
+Left out on purpose: an index on the stated ``timestamp`` (device clocks are often wrong, and
+it cost ~25% of the SQLite insert rate with replayed logs), ``(domain, …)`` (a handful of
+common values; ~15% of insert rate), ``severity``/``program``/``source`` (low cardinality,
+usually combined with the above) and, on PostgreSQL, a ``pg_trgm`` GIN index on ``message``:
+it made the substring search indexable but halved the insert rate (28k → 12.6k events/s,
+batch 2000). These filters narrow the newest-first scan, which is quick whenever matches are
+common; rare values are the price: a longer scan.
 
 There is no foreign key from ``events.device_id`` to ``devices``: it would cost a lookup per
 inserted row on the hot path, and every event's device row is upserted in the same transaction.
