@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from opsconductor.config import Settings
 from tests.conftest import ROOT
+
+from opsconductor.config import Settings
 
 
 def test_every_setting_is_in_the_readme() -> None:
