@@ -164,13 +164,7 @@ class RecordBatcher:
                 self._queue.task_done()
 
     def _build(self, pending: list[Pending]) -> RawBatch:
-        block = ids.ulid_block(len(pending))
-        source = self.source
-        events = [
-            RawEvent(event_id, received_at, source, peer, data)
-            for event_id, (received_at, peer, data) in zip(block, pending, strict=True)
-        ]
-        return RawBatch(block[0], events)
+        return build_raw_batch(self.source, pending)
 
     async def _publish(self, batch: RawBatch) -> None:
         """Publish, retrying with backoff: the batch keeps its id, so a retry never duplicates."""
@@ -191,6 +185,16 @@ class RecordBatcher:
             else:
                 self._received.inc(len(batch.events))
                 return
+
+
+def build_raw_batch(source: str, pending: list[Pending]) -> RawBatch:
+    """A ``RawBatch`` of records ``(received_at, peer, data)``, ids from one ULID block."""
+    block = ids.ulid_block(len(pending))
+    events = [
+        RawEvent(event_id, received_at, source, peer, data)
+        for event_id, (received_at, peer, data) in zip(block, pending, strict=True)
+    ]
+    return RawBatch(block[0], events)
 
 
 def _report_crash(task: asyncio.Task[None]) -> None:

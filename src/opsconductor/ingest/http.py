@@ -22,14 +22,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from opsconductor import ids
 from opsconductor.api.context import AppContext
 from opsconductor.api.deps import Context, Principal, authorize
 from opsconductor.api.errors import error_response
 from opsconductor.bus import subjects
 from opsconductor.errors import InputError, PayloadTooLarge
-from opsconductor.ingest.batcher import split_records
-from opsconductor.messages import RawBatch, RawEvent
+from opsconductor.ingest.batcher import build_raw_batch, split_records
 from opsconductor.severity import facility_code, severity_code
 
 MAX_RECORDS = 100_000
@@ -170,11 +168,7 @@ async def submit_logs(
 async def _publish(context: AppContext, records: list[bytes], peer: str) -> None:
     """Publish one batch, waiting at most ``http_accept_timeout_seconds`` for room."""
     now = time.time()
-    block = ids.ulid_block(len(records), now)
-    batch = RawBatch(block[0], [
-        RawEvent(event_id, now, "http", peer, data)
-        for event_id, data in zip(block, records, strict=True)
-    ])  # fmt: skip
+    batch = build_raw_batch("http", [(now, peer, data) for data in records])
     await asyncio.wait_for(
         context.bus.publish(subjects.raw("http"), batch, msg_id=batch.id),
         context.settings.http_accept_timeout_seconds,
