@@ -104,3 +104,25 @@ def test_parse_one_never_raises(prefix: bytes, body: bytes) -> None:
 def test_parse_one_never_raises_on_text(prefix: bytes, body: str) -> None:
     result = PARSER.parse_one(raw_event(prefix + body.encode()))
     assert isinstance(result, Event | DeadLetter)
+
+
+_WITH_NUL = st.sampled_from([
+    b"<13>Oct 11 22:14:15 h%sst ap%sp[1%s]: m%ssg",
+    b"Sun Jul 19 21:22:03 2020 daemon.notice net%sifd: a%sb %s %s",
+    b'<13>1 - h%s a%s - - [x@1 k="v%s"] m%s',
+    b"[ 12.3] k%s %s %s %s",
+]).map(lambda template: template.replace(b"%s", b"\x00"))  # fmt: skip
+
+
+@settings(max_examples=50, deadline=None)
+@given(_WITH_NUL)
+def test_no_field_holds_nul(data: bytes) -> None:
+    """PostgreSQL text and jsonb refuse NUL: no parsed field may carry one."""
+    result = Parser().parse_one(raw_event(data))
+    if isinstance(result, DeadLetter):
+        assert "\x00" not in result.reason
+        return
+    texts = [result.host, result.program, result.procid, result.msgid, result.message]
+    texts += list(result.extra.values())
+    texts += [v for params in result.structured_data.values() for v in params.values()]
+    assert all("\x00" not in text for text in texts), result

@@ -82,10 +82,11 @@ class Parser:
             parsed = parse_text(text, Clock(raw.received_at, self.zone, self._memo))
             if invalid:
                 parsed.extra["invalid_utf8"] = "1"
+        if b"\x00" in data:  # one C scan; the field-by-field scrub only when needed
+            _scrub_nul(parsed)
         return self._event(raw, parsed)
 
     def _event(self, raw: RawEvent, parsed: Parsed) -> Event:
-        _scrub_nul(parsed)
         timestamp = parsed.timestamp
         if timestamp is None:
             timestamp = raw.received_at
