@@ -107,7 +107,7 @@ class _CallbackGauge(Collector):
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message and any ``extra`` fields."""
 
-    _skip = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+    _skip = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
