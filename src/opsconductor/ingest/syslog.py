@@ -129,14 +129,12 @@ class SyslogStreamServer:
         if not items:
             return
         received_at = time.time()
-        rejects: list[tuple[str, bytes, str]] = []
-        put = self._batcher.put
-        for item in items:
-            if isinstance(item, FrameError):
-                rejects.append((peer, item.data, item.reason))
-            else:
-                await put(item, peer, received_at)
-        await publish_rejects(self._bus, self._metrics, self._batcher.source, rejects)
+        frames = [item for item in items if not isinstance(item, FrameError)]
+        if len(frames) < len(items):
+            rejects = [(peer, item.data, item.reason) for item in items
+                       if isinstance(item, FrameError)]  # fmt: skip
+            await publish_rejects(self._bus, self._metrics, self._batcher.source, rejects)
+        await self._batcher.put_many(frames, peer, received_at)
 
     async def close_connections(self) -> None:
         """Cancel every open connection handler (each still delivers its buffered frames)."""
