@@ -34,7 +34,6 @@ import nats
 import nats.errors
 import nats.js.errors
 from nats.aio.client import Client
-from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import (
     AckPolicy,
@@ -47,7 +46,8 @@ from nats.js.api import (
 )
 
 from opsconductor.bus import codec, subjects
-from opsconductor.bus.protocol import BusCounters, Delivery, Handler
+from opsconductor.bus.jetstream_consumer import JetStreamSubscription
+from opsconductor.bus.protocol import BusCounters, Handler
 from opsconductor.config import mask_url
 from opsconductor.errors import BusError
 from opsconductor.messages import Message
@@ -78,91 +78,6 @@ STREAM_LIMITS: dict[str, StreamLimits] = {
 def stream_name(prefix: str, family: str) -> str:
     """Name of the stream holding one family, e.g. ``OPSC_RAW``."""
     return f"{prefix}_{family}".upper()
-
-
-class JetStreamSubscription:
-    """One durable pull consumer: a task fetching batches and calling the handler."""
-
-    def __init__(
-        self,
-        bus: JetStreamBus,
-        psub: JetStreamContext.PullSubscription,
-        durable: str,
-        handler: Handler,
-        max_batch: int,
-    ) -> None:
-        self.durable = durable
-        self.psub = psub
-        self._bus = bus
-        self._handler = handler
-        self._max_batch = max_batch
-        self._strip = len(bus.prefix) + 1
-        self._stopping = False
-        self._task = asyncio.create_task(self._run(), name=f"bus-consumer-{durable}")
-
-    async def stop(self) -> None:
-        """Stop after the batch in hand (at most one fetch timeout later)."""
-        self._stopping = True
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        with contextlib.suppress(nats.errors.Error):
-            await self.psub.unsubscribe()
-        self._bus._forget(self)
-
-    async def _run(self) -> None:
-        while not self._stopping:
-            try:
-                msgs = await self.psub.fetch(self._max_batch, timeout=self._bus.fetch_timeout)
-            except TimeoutError:  # nothing to fetch (nats raises either TimeoutError)
-                continue
-            except nats.errors.Error as exc:
-                log.warning("bus fetch for %s failed: %r; retrying", self.durable, exc)
-                await asyncio.sleep(self._bus.fetch_timeout)
-                continue
-            if self._stopping:  # hand them straight back to a competing consumer
-                await asyncio.gather(*(m.nak() for m in msgs), return_exceptions=True)
-                break
-            await self._handle(msgs)
-
-    async def _handle(self, msgs: list[Msg]) -> None:
-        deliveries: list[Delivery] = []
-        taken: list[Msg] = []
-        for msg in msgs:
-            delivery = await self._decode(msg)
-            if delivery is not None:
-                deliveries.append(delivery)
-                taken.append(msg)
-        if not taken:
-            return
-        keepalive = asyncio.create_task(self._keep_in_progress(taken))
-        try:
-            await self._handler(deliveries)
-        except Exception:
-            log.warning("bus handler of %s failed on a batch", self.durable, exc_info=True)
-            await self._bus._retry_or_poison(self.durable, taken)
-            return
-        finally:
-            keepalive.cancel()
-        await self._bus._ack_all(taken)
-
-    async def _decode(self, msg: Msg) -> Delivery | None:
-        """The delivery for ``msg``, or None after terminating it as poison."""
-        subject = msg.subject[self._strip :]
-        delivered = msg.metadata.num_delivered
-        if delivered > self._bus.max_attempts:
-            await self._bus._poison(self.durable, msg, f"delivered {delivered} times unacked")
-            return None
-        try:
-            message = codec.decode(subject, msg.data)
-        except ValueError as exc:  # msgspec.DecodeError is a ValueError
-            await self._bus._poison(self.durable, msg, f"undecodable: {exc}")
-            return None
-        return Delivery(subject, message, delivered > 1)
-
-    async def _keep_in_progress(self, msgs: list[Msg]) -> None:
-        while True:
-            await asyncio.sleep(self._bus.ack_wait / 3)
-            await asyncio.gather(*(m.in_progress() for m in msgs), return_exceptions=True)
 
 
 class JetStreamBus:
@@ -202,7 +117,7 @@ class JetStreamBus:
         self.fetch_timeout = fetch_timeout
         self._url = url
         self._max_ack_pending = max_ack_pending
-        self._redelivery_delay = redelivery_delay
+        self.redelivery_delay = redelivery_delay
         self._publish_timeout = publish_timeout
         self._connect_timeout = connect_timeout
         self._max_inflight = max_inflight_publishes
@@ -408,30 +323,8 @@ class JetStreamBus:
             raise BusError("the JetStream bus is not started")
         return self._js
 
-    async def _ack_all(self, msgs: list[Msg]) -> None:
-        results = await asyncio.gather(*(m.ack() for m in msgs), return_exceptions=True)
-        failed = sum(isinstance(r, BaseException) for r in results)
-        if failed:  # they will be redelivered after ack_wait: handlers are idempotent
-            log.warning("bus could not ack %d message(s); expect redelivery", failed)
-
-    async def _retry_or_poison(self, durable: str, msgs: list[Msg]) -> None:
-        for msg in msgs:
-            if msg.metadata.num_delivered >= self.max_attempts:
-                await self._poison(durable, msg, f"handler failed {self.max_attempts} times")
-                continue
-            self._counters.redelivered += 1
-            with contextlib.suppress(nats.errors.Error):
-                await msg.nak(delay=self._redelivery_delay)
-
-    async def _poison(self, durable: str, msg: Msg, reason: str) -> None:
-        self._counters.poison += 1
-        meta = msg.metadata
-        where = f"{msg.subject} (stream {meta.stream} seq {meta.sequence.stream})"
-        log.error("bus dropped a poison message on %s for %s: %s", where, durable, reason)
-        with contextlib.suppress(nats.errors.Error):
-            await msg.term()
-
-    def _forget(self, subscription: JetStreamSubscription) -> None:
+    def release(self, subscription: JetStreamSubscription) -> None:
+        """Forget a stopped subscription (and its pending count when it was the last)."""
         self._subscriptions.discard(subscription)
         if all(s.durable != subscription.durable for s in self._subscriptions):
             self._pending.pop(subscription.durable, None)
