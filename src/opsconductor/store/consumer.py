@@ -33,8 +33,20 @@ _UNAVAILABLE = (
     sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.ProgrammingError, OSError,
     TimeoutError,
 )  # fmt: skip
-#: The database refuses what a row holds: that row becomes a dead letter.
-_REFUSED = (sa_exc.DataError, sa_exc.IntegrityError, ValueError)
+
+
+def _refused(exc: Exception) -> bool:
+    """True when the database refused what the rows hold (that row becomes a dead letter).
+
+    asyncpg reports some refusals (a NUL byte in text) as a plain ``DBAPIError``, not a
+    ``DataError``: any database error that is not an availability problem counts.
+    """
+    if isinstance(exc, _UNAVAILABLE):
+        return False
+    if isinstance(exc, sa_exc.DBAPIError):
+        return not exc.connection_invalidated
+    return isinstance(exc, ValueError)
+
 
 EVENTS_DURABLE = "store-events"
 DEAD_DURABLE = "store-deadletters"
@@ -129,7 +141,9 @@ class StoreStage:
         """
         try:
             return await self._with_retry(self._write_events, events)
-        except _REFUSED as exc:
+        except Exception as exc:
+            if self._stopping or not _refused(exc):
+                raise
             if len(events) == 1:
                 await self._dead_letter_events(events, exc)
                 return 0
