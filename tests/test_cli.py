@@ -119,3 +119,29 @@ def test_up_prints_where_it_listens_and_stops_cleanly(tmp_path: Path) -> None:
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err.decode()
     assert f"udp://0.0.0.0:{syslog}" in err.decode()
+
+
+def test_classification_file_extends_the_table(tmp_path: Path) -> None:
+    table = tmp_path / "extra.yaml"
+    table.write_text("rules:\n  - domain: wan\n    program: my-lte-modem\n")
+    lines = b"<13>Oct 11 22:14:15 r1 my-lte-modem: signal lost\n<13>Oct 11 22:14:15 r1 x: y\n"
+    result = _cli(tmp_path, "replay", "-", stdin=lines, OPSC_CLASSIFICATION_FILE=str(table))
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(tmp_path / "data" / "opsconductor.db") as db:
+        domains = dict(db.execute("SELECT program, domain FROM events").fetchall())
+    assert domains == {"my-lte-modem": "wan", "x": "generic"}
+
+
+def test_replay_original_pace_keeps_the_gaps(tmp_path: Path) -> None:
+    lines = (
+        b"Sun Jul 19 21:22:03 2020 daemon.notice netifd: first\n"
+        b"Sun Jul 19 21:22:05 2020 daemon.notice netifd: two seconds later\n"
+        b"Sun Jul 19 23:22:05 2020 daemon.notice netifd: two hours later\n"
+    )
+    started = time.monotonic()
+    result = _cli(tmp_path, "replay", "--pace", "original", "--max-gap", "0.5", "-", stdin=lines)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.stderr
+    assert b"replayed 3 records" in result.stderr
+    # 2 s of stated gap, then 2 h capped at --max-gap: at least 2.5 s of waiting in all.
+    assert elapsed >= 2.5
