@@ -59,6 +59,12 @@ async def test_udp_garbage_is_kept(product: Runtime, api: httpx.AsyncClient) -> 
     letters = await _dead_letters(api, 1)
     assert any("RFC3339" in str(letter["reason"]) for letter in letters)
     assert (await api.get("/healthz")).status_code == 200
+    # Kept, and counted: random bytes and invalid UTF-8 fit no format.
+    metrics = (await api.get("/metrics")).text
+    assert _metric(metrics, "opsc_records_unparsed_total") >= 2
+    assert _metric(metrics, "opsc_records_dead_lettered_total", stage="parse") >= 1
+    flagged = [e for e in events if e["extra"].get("invalid_utf8") == "1"]
+    assert flagged, "invalid UTF-8 is marked on the event"
 
 
 async def test_tcp_bad_frames_become_dead_letters(product: Runtime, api: httpx.AsyncClient) -> None:
