@@ -39,7 +39,7 @@ async def test_event_batch_round_trip(bus: AnyBus) -> None:
 async def test_wildcard_filters(bus: AnyBus) -> None:
     events, raw = Collector(), Collector()
     await bus.consume("events.>", "agents", events)
-    await bus.consume("raw.*", "parse", raw)
+    await bus.consume("raw.*", "raw-watcher", raw)
     published: dict[str, RawBatch | EventBatch] = {
         "raw.syslog": raw_batch(),
         "raw.http": raw_batch(),
@@ -201,9 +201,9 @@ async def test_bad_filters_and_durables_are_refused(
 
 
 async def test_one_durable_one_filter(bus: AnyBus) -> None:
-    await bus.consume("raw.syslog", "parse", Collector())
+    await bus.consume("raw.syslog", "syslog-only", Collector())
     with pytest.raises(BusError):
-        await bus.consume("raw.http", "parse", Collector())
+        await bus.consume("raw.http", "syslog-only", Collector())
 
 
 async def test_healthy(bus: AnyBus) -> None:

@@ -16,11 +16,18 @@ from bus_helpers import (
     eventually,
     raw_batch,
     require_nats,
+    unique_prefix,
 )
 from nats.aio.msg import Msg
 
 from opsconductor.bus import subjects
-from opsconductor.bus.nats import DUPLICATE_WINDOW, STREAM_LIMITS, JetStreamBus, stream_name
+from opsconductor.bus.nats import (
+    DUPLICATE_WINDOW,
+    STREAM_LIMITS,
+    JetStreamBus,
+    StreamLimits,
+    stream_name,
+)
 from opsconductor.errors import BusError
 
 CRASHING_CONSUMER = textwrap.dedent(
@@ -55,7 +62,9 @@ async def test_streams_per_family_with_prefixed_subjects(jetstream_bus: JetStrea
             assert info.config.subjects == [f"{prefix}.{family}.>"]
             assert info.config.duplicate_window == DUPLICATE_WINDOW
             assert info.config.storage == "file"
-            assert info.config.retention == "limits"
+            broadcast = family == subjects.CONTROL
+            assert info.config.retention == ("limits" if broadcast else "interest")
+            assert info.config.discard == ("old" if broadcast else "new")
             assert info.config.max_age == STREAM_LIMITS[family].max_age
     finally:
         await nc.close()
@@ -151,3 +160,32 @@ async def test_unreachable_server_is_a_bus_error() -> None:
 def test_bad_prefix_is_refused() -> None:
     with pytest.raises(ValueError, match="prefix"):
         JetStreamBus(NATS_URL, prefix="a.b")
+
+
+async def test_records_wait_for_a_stage_that_never_ran(jetstream_bus: JetStreamBus) -> None:
+    """The stages' durables are declared with the streams: nothing published before the
+    parse stage first starts is lost."""
+    early = raw_batch(3)
+    await jetstream_bus.publish("raw.syslog", early, msg_id=early.id)
+    got = Collector()
+    await jetstream_bus.consume(*subjects.PARSE_CONSUMER, got)
+    await got.wait_for(1)
+    assert got.deliveries[0].message == early
+
+
+async def test_a_full_stream_refuses_new_records() -> None:
+    """When the consumers fall behind by the stream's size, publishing fails (backpressure)
+    instead of discarding records already accepted."""
+    prefix = unique_prefix()
+    tiny = {subjects.RAW: StreamLimits(3600.0, 64 * 1024)}
+    bus = JetStreamBus(require_nats(), prefix=prefix, stream_limits=tiny,
+                       **JETSTREAM_TEST_OPTIONS)  # fmt: skip
+    await bus.start()
+    try:
+        with pytest.raises(BusError):
+            for _ in range(100):
+                batch = raw_batch(20)
+                await bus.publish("raw.syslog", batch, msg_id=batch.id)
+    finally:
+        await bus.delete_streams()
+        await bus.close()

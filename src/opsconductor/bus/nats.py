@@ -176,26 +176,49 @@ class JetStreamBus:
         )
 
     async def ensure_streams(self) -> None:
-        """Create each family's stream, or update it to the current config (idempotent)."""
+        """Create each family's stream, or update it to the current config, and declare the
+        stages' durable consumers (idempotent)."""
         js = self._jetstream()
         for family in subjects.FAMILIES:
-            limits = self._limits[family]
-            config = StreamConfig(
-                name=stream_name(self.prefix, family),
-                subjects=[f"{self.prefix}.{family}.>"],
-                retention=RetentionPolicy.LIMITS,
-                storage=StorageType.FILE,
-                discard=DiscardPolicy.OLD,
-                max_age=limits.max_age,
-                max_bytes=limits.max_bytes,
-                duplicate_window=DUPLICATE_WINDOW,
-            )
+            config = self._stream_config(family)
             try:
-                await js.stream_info(config.name or "")
+                info = await js.stream_info(config.name or "")
             except nats.js.errors.NotFoundError:
                 await js.add_stream(config)
-            else:
-                await js.update_stream(config)
+                continue
+            if info.config.retention != config.retention:
+                log.error(
+                    "stream %s keeps its %s retention (JetStream cannot change it; "
+                    "delete the stream to adopt %s)",
+                    config.name,
+                    info.config.retention,
+                    config.retention,
+                )
+                config.retention = info.config.retention
+                config.discard = info.config.discard
+            await js.update_stream(config)
+        for subject_filter, durable in subjects.STAGE_CONSUMERS:
+            family = subjects.filter_family(subject_filter)
+            await self._ensure_consumer(
+                stream_name(self.prefix, family), durable, f"{self.prefix}.{subject_filter}"
+            )
+
+    def _stream_config(self, family: str) -> StreamConfig:
+        """Pipeline streams keep a record until every consumer has acknowledged it and,
+        when full, refuse new ones: publishers feel backpressure and nothing accepted is
+        discarded. Control messages are broadcast and short-lived: limits, oldest out."""
+        limits = self._limits[family]
+        broadcast = family == subjects.CONTROL
+        return StreamConfig(
+            name=stream_name(self.prefix, family),
+            subjects=[f"{self.prefix}.{family}.>"],
+            retention=RetentionPolicy.LIMITS if broadcast else RetentionPolicy.INTEREST,
+            storage=StorageType.FILE,
+            discard=DiscardPolicy.OLD if broadcast else DiscardPolicy.NEW,
+            max_age=limits.max_age,
+            max_bytes=limits.max_bytes,
+            duplicate_window=DUPLICATE_WINDOW,
+        )
 
     async def delete_streams(self) -> None:
         """Delete this prefix's streams and their consumers (tests, uninstall)."""

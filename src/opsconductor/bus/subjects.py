@@ -22,6 +22,15 @@ FAMILIES: dict[str, type[Message]] = {
 }
 
 
+#: The durable consumers of the pipeline's stages: (filter, durable name).
+PARSE_CONSUMER = (f"{RAW}.>", "parse")
+STORE_EVENTS_CONSUMER = (f"{EVENTS}.>", "store-events")
+STORE_DEADLETTERS_CONSUMER = (f"{DEADLETTER}.>", "store-deadletters")
+STAGE_CONSUMERS = (PARSE_CONSUMER, STORE_EVENTS_CONSUMER, STORE_DEADLETTERS_CONSUMER)
+"""Declared whenever the JetStream streams are set up, so a record published before its stage
+ever started is kept for it (the streams keep a record until its consumers have it)."""
+
+
 def raw(source: str) -> str:
     """Subject of raw records from one source kind (``syslog``, ``http``, ``replay``)."""
     return f"{RAW}.{source}"

@@ -18,7 +18,7 @@ from opsconductor.messages import DeadLetter, DeadLetterBatch, Event, EventBatch
 from opsconductor.observability import Metrics
 from opsconductor.parse.service import ParseOutcome, Parser
 
-DURABLE = "parse"
+DURABLE = subjects.PARSE_CONSUMER[1]
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ class ParseStage:
     async def start(self) -> None:
         """Subscribe to every raw subject."""
         self._subscription = await self._bus.consume(
-            f"{subjects.RAW}.>", DURABLE, self.handle, max_batch=self._max_batch
+            *subjects.PARSE_CONSUMER, self.handle, max_batch=self._max_batch
         )
 
     async def stop(self) -> None:

@@ -48,8 +48,8 @@ def _refused(exc: Exception) -> bool:
     return isinstance(exc, ValueError)
 
 
-EVENTS_DURABLE = "store-events"
-DEAD_DURABLE = "store-deadletters"
+EVENTS_DURABLE = subjects.STORE_EVENTS_CONSUMER[1]
+DEAD_DURABLE = subjects.STORE_DEADLETTERS_CONSUMER[1]
 
 
 class StoreStage:
