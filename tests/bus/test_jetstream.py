@@ -79,6 +79,7 @@ async def test_messages_travel_under_the_prefix(jetstream_bus: JetStreamBus) -> 
         seen.append(msg.subject)
 
     await nc.subscribe(f"{jetstream_bus.prefix}.>", cb=record)
+    await nc.flush()  # the server knows the subscription before anything is published
     batch = raw_batch(1)
     await jetstream_bus.publish("raw.syslog", batch, msg_id=batch.id)
     await eventually(lambda: seen)
