@@ -9,7 +9,7 @@ and ≥0.5x rsyslog.
     python bench/ingest.py --runs 1 --duration 2  # a quick look
 
 What is sent
-    The 561 lines of the shared OpenWrt sample (/work/shared/data/openwrt/openwrt_lines.log)
+    The 561 lines of the shared OpenWrt sample (../shared/data/openwrt/openwrt_lines.log)
     rewritten as RFC 3164 records, ``<PRI>Mmm dd hh:mm:ss host prog[pid]: msg`` (PRI from
     the line's ``facility.severity``, 16 host names; see ``_common.rfc3164_lines``), ~107
     bytes each, cycled. UDP: one record per datagram. TCP: LF framing (``--framing octet``
@@ -72,19 +72,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (
     Product,
-    Rsyslog,
     fmt_rate,
     fmt_runs,
     install_cleanup,
-    lf_framed,
     log,
     median,
-    octet_counted,
     print_table,
     rfc3164_lines,
-    send_udp,
-    start_tcp_send,
 )
+from _rsyslog import Rsyslog
+from _senders import lf_framed, octet_counted, send_udp, start_tcp_send
 
 UDP_GOAL = 150_000.0
 RATIO_GOAL = 0.5

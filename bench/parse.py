@@ -8,7 +8,7 @@ plain RFC 3164 / logread / RFC 5424 without structured data.
     python bench/parse.py --runs 3 --total 50000
 
 Families
-    ``openwrt``       the shared OpenWrt sample (/work/shared/data/openwrt/openwrt_lines.log,
+    ``openwrt``       the shared OpenWrt sample (../shared/data/openwrt/openwrt_lines.log,
                       read in place) as it is: logread, kernel, LuCI, time-only, raw lines …
     ``openwrt:<fmt>`` the sample's lines that parse as ``<fmt>`` (logread, kernel, …)
     ``rfc3164``       ``<30>Oct 11 22:14:15 host prog[123]: msg`` with varying fields
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import statistics
 import time
 from collections import defaultdict
@@ -31,7 +32,10 @@ from pathlib import Path
 from opsconductor.messages import RawBatch, RawEvent
 from opsconductor.parse import Parser
 
-OPENWRT_LINES = Path("/work/shared/data/openwrt/openwrt_lines.log")
+SHARED_DATA = Path(
+    os.environ.get("OPSC_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+)
+OPENWRT_LINES = SHARED_DATA / "openwrt" / "openwrt_lines.log"
 RECEIVED_AT = 1780315200.0  # 2026-06-01 12:00:00 UTC
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _PROGRAMS = ("dnsmasq", "hostapd", "netifd", "odhcpd", "dropbear", "pppd", "kernel", "uhttpd")

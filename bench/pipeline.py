@@ -9,7 +9,7 @@ Prints the rate of ``opsconductor replay`` on the shared OpenWrt lines repeated 
 
 How
     The input file is built in a temp dir by repeating the 561 lines of
-    /work/shared/data/openwrt/openwrt_lines.log, as they are (OpenWrt ``logread`` lines plus
+    ../shared/data/openwrt/openwrt_lines.log, as they are (OpenWrt ``logread`` lines plus
     the sample's few other forms), until ``--lines`` lines; nothing is copied into the project.
     Each run uses a fresh data dir (SQLite: ``<data dir>/opsconductor.db``) or a fresh
     PostgreSQL database ``opsc_bench_<random>`` on ``--pg`` (dropped afterwards), and runs
