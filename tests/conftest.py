@@ -70,7 +70,8 @@ def shared_data() -> Path:
     return path
 
 
-async def _create_database() -> str:
+async def create_test_database() -> str:
+    """A new, empty ``opsc_test_<random>`` database; returns its SQLAlchemy (asyncpg) URL."""
     import asyncpg
 
     name = f"opsc_test_{uuid.uuid4().hex[:12]}"
@@ -87,7 +88,8 @@ async def _create_database() -> str:
     return f"{base}/{name}"
 
 
-async def _drop_database(url: str) -> None:
+async def drop_test_database(url: str) -> None:
+    """Drop a database made by ``create_test_database``."""
     import asyncpg
 
     name = url.rsplit("/", 1)[1]
@@ -101,9 +103,9 @@ async def _drop_database(url: str) -> None:
 @pytest.fixture
 async def postgres_url() -> AsyncIterator[str]:
     """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
-    url = await _create_database()
+    url = await create_test_database()
     yield url
-    await _drop_database(url)
+    await drop_test_database(url)
 
 
 @pytest.fixture
@@ -144,12 +146,12 @@ async def stack_env(
         yield env
         return
     await _check_nats()
-    url = await _create_database()
+    url = await create_test_database()
     env.update(
         {"OPSC_DATABASE_URL": url, "OPSC_NATS_URL": NATS_URL, "OPSC_NATS_PREFIX": unique_prefix}
     )
     yield env
-    await _drop_database(url)
+    await drop_test_database(url)
     await _delete_streams(unique_prefix)
 
 

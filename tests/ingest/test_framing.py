@@ -3,26 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from opsconductor.ingest.framing import Frame, FrameDecoder, FrameError, Mode
 
-REPO = Path(__file__).resolve().parents[2]
-
 Item = Frame | FrameError
-
-
-@pytest.fixture(scope="module")
-def shared_data() -> Path:
-    folder = Path(os.environ.get("OPSC_SHARED_DATA", REPO.parent / "shared" / "data"))
-    if not folder.is_dir():
-        pytest.skip(f"shared real-data folder not found at {folder} (set OPSC_SHARED_DATA)")
-    return folder
 
 
 def decode(stream: bytes, chunks: list[int] | None = None, max_bytes: int = 65536) -> list[Item]:

@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from parse_helpers import raw_event
 
 from opsconductor.messages import RawEvent
 from opsconductor.parse.service import Parser
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="session")
-def shared_data() -> Path:
-    """``<repo>/../shared/data`` (or ``$OPSC_SHARED_DATA``); skips when it is absent."""
-    folder = Path(os.environ.get("OPSC_SHARED_DATA", REPO.parent / "shared" / "data"))
-    if not folder.is_dir():
-        pytest.skip(f"shared real-data folder not found at {folder} (set OPSC_SHARED_DATA)")
-    return folder
 
 
 @pytest.fixture(scope="session")

@@ -9,17 +9,16 @@ unless ``OPSC_REQUIRE_SERVICES=1``, which turns the skip into a failure.
 from __future__ import annotations
 
 import asyncio
-import os
-import secrets
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
 import asyncpg  # type: ignore[import-untyped]
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from tests.conftest import create_test_database, drop_test_database
 
 from opsconductor.ids import ulid_block
 from opsconductor.inventory.identity import device_id, peer_address
@@ -27,47 +26,16 @@ from opsconductor.messages import Event
 from opsconductor.store import create_engine, session_factory, upgrade
 
 T = TypeVar("T")
-PG_SERVER_URL = os.environ.get("OPSC_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432")
-
-
-def service_unavailable(service: str, reason: str) -> NoReturn:
-    """Skip the test because ``service`` is missing — or fail when services are required."""
-    message = f"{service} unavailable: {reason}"
-    if os.environ.get("OPSC_REQUIRE_SERVICES") == "1":
-        pytest.fail(f"{message} (OPSC_REQUIRE_SERVICES=1)", pytrace=False)
-    pytest.skip(message)
-
-
-async def _create_database() -> str:
-    """Create an empty ``opsc_test_<random>`` database; returns its URL."""
-    try:
-        admin = await asyncpg.connect(f"{PG_SERVER_URL}/postgres", timeout=5)
-    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        service_unavailable("postgresql", f"{PG_SERVER_URL}: {exc!r}")
-    try:
-        name = f"opsc_test_{secrets.token_hex(6)}"
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return f"{PG_SERVER_URL}/{name}"
-
-
-async def _drop_database(url: str) -> None:
-    admin = await asyncpg.connect(f"{PG_SERVER_URL}/postgres", timeout=5)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-    finally:
-        await admin.close()
 
 
 @asynccontextmanager
 async def fresh_pg_database() -> AsyncIterator[str]:
     """A new, empty PostgreSQL database for the block; yields its URL, drops it afterwards."""
-    url = await _create_database()
+    url = await create_test_database()
     try:
         yield url
     finally:
-        await _drop_database(url)
+        await drop_test_database(url)
 
 
 def _in_thread(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
@@ -85,12 +53,12 @@ def fresh_pg() -> Callable[[], AbstractAsyncContextManager[str]]:
 @pytest.fixture(scope="session")
 def pg_session_url() -> Iterator[str]:
     """One migrated PostgreSQL database shared by the session's tests (emptied per test)."""
-    url = _in_thread(_create_database)
+    url = _in_thread(create_test_database)
     try:
         _in_thread(lambda: upgrade(url))
         yield url
     finally:
-        _in_thread(lambda: _drop_database(url))
+        _in_thread(lambda: drop_test_database(url))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -107,7 +75,7 @@ async def db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -
         await upgrade(url)
         return url
     url = str(request.getfixturevalue("pg_session_url"))
-    conn = await asyncpg.connect(url)
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
     try:
         await conn.execute("TRUNCATE events, devices, dead_letters")
     finally:
