@@ -91,6 +91,24 @@ class Settings(BaseSettings):
     classification_file: Path | None = Field(
         None, description="Extra YAML classification table, applied before the built-in one."
     )
+    agent_tick_seconds: float = Field(
+        5.0, gt=0, description="How often agents check absence and hold timers."
+    )
+    agent_partitions: int = Field(
+        8, ge=1, le=256, description="Partitions of agent state by device (distributed mode)."
+    )
+    alert_cooldown_seconds: float = Field(
+        900.0, ge=0, description="Default notification cooldown per alert fingerprint."
+    )
+    alert_flap_count: int = Field(
+        4, ge=2, description="Status changes within the flap window that mark an alert flapping."
+    )
+    alert_flap_window_seconds: float = Field(
+        1800.0, gt=0, description="Window in which status changes are counted for flapping."
+    )
+    alert_escalate_after: int = Field(
+        0, ge=0, description="Default repeats before an alert's severity rises a level (0: never)."
+    )
     log_level: str = Field("INFO", description="Level of the JSON logs on stderr.")
 
     @field_validator("log_level")

@@ -90,6 +90,83 @@ class DeadLetterBatch(msgspec.Struct, frozen=True, array_like=True):
     v: int = MESSAGE_VERSION
 
 
+class Finding(msgspec.Struct, frozen=True, array_like=True):
+    """What an agent concluded from events: a problem (``kind="problem"``) or its end
+    (``kind="clear"``), published on ``findings.<agent>``.
+
+    ``id`` is deterministic (the rule, the fingerprint and the last evidence event), so a batch
+    evaluated twice after a crash yields the same ids and the store keeps one row.
+    ``fingerprint`` names the problem: findings with the same fingerprint are one alert.
+    ``labels`` holds the fingerprint fields and the values the rule captured. ``evidence`` lists
+    the ids of the events behind the finding (the log lines an operator can read).
+    ``observed_at`` is the time the last evidence event states; ``detected_at`` the wall clock
+    when the agent concluded. ``count``/``window_seconds`` describe threshold and flap findings.
+    ``severity`` is an alert level name (``critical``, ``major``, ``minor``, ``warning``,
+    ``info``).
+    """
+
+    id: str
+    rule_id: str
+    agent: str
+    domain: str
+    kind: str
+    device_id: str
+    host: str
+    severity: str
+    title: str
+    summary: str
+    fingerprint: str
+    labels: dict[str, str]
+    evidence: list[str]
+    observed_at: float
+    detected_at: float
+    count: int = 1
+    window_seconds: float = 0.0
+    v: int = MESSAGE_VERSION
+
+
+class FindingBatch(msgspec.Struct, frozen=True, array_like=True):
+    """Findings published together on ``findings.<agent>``."""
+
+    id: str
+    findings: list[Finding]
+    v: int = MESSAGE_VERSION
+
+
+class AlertChange(msgspec.Struct, frozen=True, array_like=True):
+    """One change of one alert, published on ``alerts.<change>`` after it is stored.
+
+    ``change`` is the decision's outcome in lower case (``new``, ``repeat``, ``cleared``,
+    ``reopened``, ``suppressed``, ``flapping``) or an operator's action (``acknowledged``,
+    ``resolved``, ``unsuppressed``…). ``notify`` is True when a notifier should tell someone:
+    not during the alert's cooldown, a silence, a maintenance window or flapping.
+    """
+
+    id: str
+    alert_id: str
+    fingerprint: str
+    change: str
+    status: str
+    severity: str
+    occurrences: int
+    rule_id: str
+    device_id: str
+    title: str
+    at: float
+    notify: bool
+    suppressed_by: str = ""
+    finding_id: str = ""
+    v: int = MESSAGE_VERSION
+
+
+class AlertChangeBatch(msgspec.Struct, frozen=True, array_like=True):
+    """Alert changes published together on ``alerts.<change>``."""
+
+    id: str
+    changes: list[AlertChange]
+    v: int = MESSAGE_VERSION
+
+
 class ControlMessage(msgspec.Struct, frozen=True):
     """A command to running stages, on ``control.<verb>.<kind>`` (e.g. reload of rules)."""
 
@@ -100,4 +177,4 @@ class ControlMessage(msgspec.Struct, frozen=True):
     v: int = MESSAGE_VERSION
 
 
-Message = RawBatch | EventBatch | DeadLetterBatch | ControlMessage
+Message = RawBatch | EventBatch | DeadLetterBatch | FindingBatch | AlertChangeBatch | ControlMessage

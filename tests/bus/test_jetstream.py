@@ -22,6 +22,7 @@ from nats.aio.msg import Msg
 
 from opsconductor.bus import subjects
 from opsconductor.bus.nats import (
+    BROADCAST_FAMILIES,
     DUPLICATE_WINDOW,
     STREAM_LIMITS,
     JetStreamBus,
@@ -62,7 +63,7 @@ async def test_streams_per_family_with_prefixed_subjects(jetstream_bus: JetStrea
             assert info.config.subjects == [f"{prefix}.{family}.>"]
             assert info.config.duplicate_window == DUPLICATE_WINDOW
             assert info.config.storage == "file"
-            broadcast = family == subjects.CONTROL
+            broadcast = family in BROADCAST_FAMILIES
             assert info.config.retention == ("limits" if broadcast else "interest")
             assert info.config.discard == ("old" if broadcast else "new")
             assert info.config.max_age == STREAM_LIMITS[family].max_age

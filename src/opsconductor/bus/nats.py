@@ -71,8 +71,15 @@ STREAM_LIMITS: dict[str, StreamLimits] = {
     subjects.RAW: StreamLimits(_DAY, 8 * _GIB),
     subjects.EVENTS: StreamLimits(_DAY, 8 * _GIB),
     subjects.DEADLETTER: StreamLimits(14 * _DAY, 1 * _GIB),
+    subjects.FINDINGS: StreamLimits(7 * _DAY, 1 * _GIB),
+    subjects.ALERTS: StreamLimits(_DAY, 1 * _GIB),
     subjects.CONTROL: StreamLimits(3600.0, 64 * 1024**2),
 }
+
+
+LISTENER_INACTIVE_SECONDS = 60.0
+BROADCAST_FAMILIES = frozenset({subjects.CONTROL, subjects.ALERTS})
+"""Families read by whoever listens (live feed, reload), kept by limits, not by interest."""
 
 
 def stream_name(prefix: str, family: str) -> str:
@@ -208,7 +215,7 @@ class JetStreamBus:
         when full, refuse new ones: publishers feel backpressure and nothing accepted is
         discarded. Control messages are broadcast and short-lived: limits, oldest out."""
         limits = self._limits[family]
-        broadcast = family == subjects.CONTROL
+        broadcast = family in BROADCAST_FAMILIES
         return StreamConfig(
             name=stream_name(self.prefix, family),
             subjects=[f"{self.prefix}.{family}.>"],
@@ -290,7 +297,9 @@ class JetStreamBus:
         stream = stream_name(self.prefix, family)
         wanted = f"{self.prefix}.{subject_filter}"
         try:
-            await self._ensure_consumer(stream, durable, wanted)
+            await self._ensure_consumer(
+                stream, durable, wanted, listener=family in BROADCAST_FAMILIES
+            )
             psub = await js.pull_subscribe_bind(durable=durable, stream=stream)
         except nats.errors.Error as exc:
             raise BusError(f"cannot consume {subject_filter!r} as {durable!r}: {exc!r}") from exc
@@ -298,7 +307,12 @@ class JetStreamBus:
         self._subscriptions.add(sub)
         return sub
 
-    async def _ensure_consumer(self, stream: str, durable: str, wanted: str) -> None:
+    async def _ensure_consumer(
+        self, stream: str, durable: str, wanted: str, *, listener: bool = False
+    ) -> None:
+        """Create or update a durable. A ``listener`` (of a broadcast family: reload commands,
+        the alert feed) starts at new messages and is removed by the server a minute after
+        its process stops asking, so per-process listener names do not pile up."""
         js = self._jetstream()
         try:
             info = await js.consumer_info(stream, durable)
@@ -311,11 +325,12 @@ class JetStreamBus:
             )
         config = ConsumerConfig(
             durable_name=durable,
-            deliver_policy=DeliverPolicy.ALL,
+            deliver_policy=DeliverPolicy.NEW if listener else DeliverPolicy.ALL,
             ack_policy=AckPolicy.EXPLICIT,
             ack_wait=self.ack_wait,
             max_ack_pending=self._max_ack_pending,
             filter_subject=wanted,
+            inactive_threshold=LISTENER_INACTIVE_SECONDS if listener else None,
         )
         await js.add_consumer(stream, config)  # create, or update ack_wait / max_ack_pending
 

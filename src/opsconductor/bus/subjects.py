@@ -1,16 +1,27 @@
 """Subject names and the message type each subject family carries.
 
-``raw.<source>`` → parse → ``events.<domain>`` → store/agents; rejected records go to
+``raw.<source>`` → parse → ``events.<domain>`` → store, agents → ``findings.<agent>`` → alerts →
+``alerts.<change>``; rejected records go to
 ``deadletter.<stage>``; configuration changes travel on ``control.<verb>.<kind>``.
 """
 
 from __future__ import annotations
 
-from opsconductor.messages import ControlMessage, DeadLetterBatch, EventBatch, Message, RawBatch
+from opsconductor.messages import (
+    AlertChangeBatch,
+    ControlMessage,
+    DeadLetterBatch,
+    EventBatch,
+    FindingBatch,
+    Message,
+    RawBatch,
+)
 
 RAW = "raw"
 EVENTS = "events"
 DEADLETTER = "deadletter"
+FINDINGS = "findings"
+ALERTS = "alerts"
 CONTROL = "control"
 
 #: Stream families: (family, the message type its subjects carry).
@@ -18,6 +29,8 @@ FAMILIES: dict[str, type[Message]] = {
     RAW: RawBatch,
     EVENTS: EventBatch,
     DEADLETTER: DeadLetterBatch,
+    FINDINGS: FindingBatch,
+    ALERTS: AlertChangeBatch,
     CONTROL: ControlMessage,
 }
 
@@ -26,7 +39,15 @@ FAMILIES: dict[str, type[Message]] = {
 PARSE_CONSUMER = (f"{RAW}.>", "parse")
 STORE_EVENTS_CONSUMER = (f"{EVENTS}.>", "store-events")
 STORE_DEADLETTERS_CONSUMER = (f"{DEADLETTER}.>", "store-deadletters")
-STAGE_CONSUMERS = (PARSE_CONSUMER, STORE_EVENTS_CONSUMER, STORE_DEADLETTERS_CONSUMER)
+AGENTS_CONSUMER = (f"{EVENTS}.>", "agents")
+ALERTS_CONSUMER = (f"{FINDINGS}.>", "alerts")
+STAGE_CONSUMERS = (
+    PARSE_CONSUMER,
+    STORE_EVENTS_CONSUMER,
+    STORE_DEADLETTERS_CONSUMER,
+    AGENTS_CONSUMER,
+    ALERTS_CONSUMER,
+)
 """Declared whenever the JetStream streams are set up, so a record published before its stage
 ever started is kept for it (the streams keep a record until its consumers have it)."""
 
@@ -44,6 +65,16 @@ def events(domain: str) -> str:
 def deadletter(stage: str) -> str:
     """Subject of records rejected by one stage."""
     return f"{DEADLETTER}.{stage}"
+
+
+def findings(agent: str) -> str:
+    """Subject of the findings of one agent (``wifi``, ``security``…)."""
+    return f"{FINDINGS}.{agent}"
+
+
+def alerts(change: str) -> str:
+    """Subject of alert changes of one kind (``new``, ``cleared``…)."""
+    return f"{ALERTS}.{change}"
 
 
 def control(verb: str, kind: str) -> str:

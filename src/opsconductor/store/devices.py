@@ -48,6 +48,8 @@ class DeviceRow:
     first_seen: float
     last_seen: float
     created_at: float
+    site: str = ""
+    groups: list[str] | None = None
 
 
 def _device_rows(

@@ -57,6 +57,8 @@ devices = sa.Table(
     sa.Column("first_seen", sa.Double, nullable=False),
     sa.Column("last_seen", sa.Double, nullable=False),
     sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("site", sa.Text, nullable=False, server_default=""),
+    sa.Column("groups", JsonDocument, nullable=False, server_default="[]"),
     sa.Index("ix_devices_name_id", "name", "id"),
 )
 
@@ -107,3 +109,140 @@ dead_letters = sa.Table(
 def as_columns(rows: list[tuple[Any, ...]]) -> tuple[list[Any], ...]:
     """Transpose row tuples into one list per column: the ``unnest`` arrays on PostgreSQL."""
     return tuple(list(column) for column in zip(*rows, strict=True))
+
+
+# ---- agents, findings, alerts, suppression (migration 0002) ------------------------------
+
+rules = sa.Table(
+    "rules",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("agent", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("definition", JsonDocument, nullable=False),
+    sa.Column("origin", sa.Text, nullable=False),  # "pack:<name>" or "user"
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("updated_at", sa.Double, nullable=False),
+    sa.Index("ix_rules_agent_id", "agent", "id"),
+)
+"""Rules are data: ``definition`` is the whole validated rule document (``agents.rules.Rule``);
+``agent``, ``kind`` and ``enabled`` are copied out of it for filtering."""
+
+findings = sa.Table(
+    "findings",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("rule_id", sa.Text, nullable=False),
+    sa.Column("agent", sa.Text, nullable=False),
+    sa.Column("domain", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("device_id", sa.Text, nullable=False),
+    sa.Column("host", sa.Text, nullable=False),
+    sa.Column("severity", sa.Text, nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("summary", sa.Text, nullable=False),
+    sa.Column("fingerprint", sa.Text, nullable=False),
+    sa.Column("labels", JsonDocument, nullable=False),
+    sa.Column("evidence", JsonDocument, nullable=False),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("window_seconds", sa.Double, nullable=False),
+    sa.Column("observed_at", sa.Double, nullable=False),
+    sa.Column("detected_at", sa.Double, nullable=False),
+    sa.Column("alert_id", sa.Text, nullable=True),
+    sa.Index("ix_findings_fingerprint_id", "fingerprint", "id"),
+    sa.Index("ix_findings_device_id_id", "device_id", "id"),
+    sa.Index("ix_findings_rule_id_id", "rule_id", "id"),
+)
+"""Findings as agents published them; ``id`` is a ULID of the detection time whose random part
+is derived from the finding's content, so a redelivered finding lands on the same row."""
+
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("fingerprint", sa.Text, nullable=False),
+    sa.Column("rule_id", sa.Text, nullable=False),
+    sa.Column("agent", sa.Text, nullable=False),
+    sa.Column("domain", sa.Text, nullable=False),
+    sa.Column("device_id", sa.Text, nullable=False),
+    sa.Column("host", sa.Text, nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("summary", sa.Text, nullable=False),
+    sa.Column("labels", JsonDocument, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),  # firing | resolved
+    sa.Column("severity", sa.Text, nullable=False),
+    sa.Column("base_severity", sa.Text, nullable=False),
+    sa.Column("flapping", sa.Boolean, nullable=False),
+    sa.Column("suppressed_by", sa.Text, nullable=False),  # "" or silence:<id> / maintenance:<id>
+    sa.Column("occurrences", sa.Integer, nullable=False),
+    sa.Column("first_seen", sa.Double, nullable=False),
+    sa.Column("last_seen", sa.Double, nullable=False),
+    sa.Column("resolved_at", sa.Double, nullable=True),
+    sa.Column("transitions", JsonDocument, nullable=False),  # recent status-change times
+    sa.Column("last_notified_at", sa.Double, nullable=True),
+    sa.Column("acknowledged_by", sa.Text, nullable=True),
+    sa.Column("acknowledged_at", sa.Double, nullable=True),
+    sa.Column("assignee", sa.Text, nullable=True),
+    sa.Column("last_finding_id", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.Double, nullable=False),
+    sa.UniqueConstraint("fingerprint", name="uq_alerts_fingerprint"),
+    sa.Index("ix_alerts_status_id", "status", "id"),
+    sa.Index("ix_alerts_device_id_id", "device_id", "id"),
+)
+"""One row per fingerprint (the unique index the upsert relies on)."""
+
+alert_history = sa.Table(
+    "alert_history",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("alert_id", sa.Text, nullable=False),
+    sa.Column("at", sa.Double, nullable=False),
+    sa.Column("change", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("severity", sa.Text, nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),  # "system" or the user
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("finding_id", sa.Text, nullable=True),
+    sa.Index("ix_alert_history_alert_id_id", "alert_id", "id"),
+)
+"""Every change of an alert (decisions, operator actions, comments), oldest first by id."""
+
+silences = sa.Table(
+    "silences",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("matchers", JsonDocument, nullable=False),
+    sa.Column("starts_at", sa.Double, nullable=False),
+    sa.Column("ends_at", sa.Double, nullable=False),
+    sa.Column("author", sa.Text, nullable=False),
+    sa.Column("comment", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("updated_at", sa.Double, nullable=False),
+    sa.Index("ix_silences_ends_at", "ends_at"),
+)
+
+maintenance_windows = sa.Table(
+    "maintenance_windows",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("scope", JsonDocument, nullable=False),  # {"devices": [], "groups": [], "sites": []}
+    sa.Column("schedule", JsonDocument, nullable=False),  # weekly or cron, with a time zone
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("author", sa.Text, nullable=False),
+    sa.Column("comment", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("updated_at", sa.Double, nullable=False),
+)
+
+agent_state = sa.Table(
+    "agent_state",
+    metadata,
+    sa.Column("partition", sa.Text, primary_key=True),
+    sa.Column("state", sa.LargeBinary, nullable=False),
+    sa.Column("updated_at", sa.Double, nullable=False),
+)
+"""The agents' windows and timers, saved per partition so a worker that takes a partition over
+(or restarts) continues where the last owner stopped."""
