@@ -135,13 +135,13 @@ def test_classification_file_extends_the_table(tmp_path: Path) -> None:
 def test_replay_original_pace_keeps_the_gaps(tmp_path: Path) -> None:
     lines = (
         b"Sun Jul 19 21:22:03 2020 daemon.notice netifd: first\n"
-        b"Sun Jul 19 21:22:05 2020 daemon.notice netifd: two seconds later\n"
+        b"Sun Jul 19 21:22:04 2020 daemon.notice netifd: one second later\n"
         b"Sun Jul 19 23:22:05 2020 daemon.notice netifd: two hours later\n"
     )
     started = time.monotonic()
-    result = _cli(tmp_path, "replay", "--pace", "original", "--max-gap", "0.5", "-", stdin=lines)
+    result = _cli(tmp_path, "replay", "--pace", "original", "--max-gap", "1.5", "-", stdin=lines)
     elapsed = time.monotonic() - started
     assert result.returncode == 0, result.stderr
     assert b"replayed 3 records" in result.stderr
-    # 2 s of stated gap, then 2 h capped at --max-gap: at least 2.5 s of waiting in all.
+    # 1 s of stated gap, then 2 h capped at --max-gap (1.5 s): at least 2.5 s of waiting.
     assert elapsed >= 2.5

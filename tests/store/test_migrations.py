@@ -13,9 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from opsconductor.errors import ConfigError
 from opsconductor.store import create_engine, ping, upgrade
 from opsconductor.store.engine import MIGRATIONS_DIR
+from opsconductor.store.tables import metadata
 
 FreshDatabase = Callable[[], AbstractAsyncContextManager[str]]
-EXPECTED_TABLES = {"alembic_version", "devices", "events", "dead_letters"}
+EXPECTED_TABLES = {"alembic_version", *metadata.tables}
 
 
 @pytest.fixture
@@ -45,7 +46,24 @@ async def test_upgrade_creates_schema_and_is_idempotent(empty_url: str) -> None:
     await upgrade(empty_url)
     assert await _tables_and_version(empty_url) == first
     assert first[0] == EXPECTED_TABLES
-    assert first[1] == "0001"
+    assert first[1] == "0002"
+
+
+async def test_migrations_build_the_declared_tables(empty_url: str) -> None:
+    """The migrations and ``tables.py`` describe the same columns."""
+    await upgrade(empty_url)
+    engine = create_engine(empty_url)
+    try:
+        async with engine.connect() as conn:
+            found = await conn.run_sync(
+                lambda c: {
+                    name: {col["name"] for col in sa.inspect(c).get_columns(name)}
+                    for name in metadata.tables
+                }
+            )
+    finally:
+        await engine.dispose()
+    assert found == {name: set(t.columns.keys()) for name, t in metadata.tables.items()}
 
 
 async def test_ping_answers(engine: AsyncEngine) -> None:
