@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from opsconductor import __version__
-from opsconductor.api import errors, events, system
+from opsconductor.api import errors, events, rules, system
 from opsconductor.api.context import AppContext
 from opsconductor.ingest import http as http_ingest
 
@@ -25,4 +25,5 @@ def create_app(context: AppContext, *, full: bool = True) -> FastAPI:
     if full:
         app.include_router(http_ingest.router, prefix="/api/v1")
         app.include_router(events.router, prefix="/api/v1")
+        app.include_router(rules.router, prefix="/api/v1")
     return app

@@ -29,6 +29,22 @@ class Principal:
 
 LOCAL = Principal("local", "admin")
 
+PERMISSIONS: dict[str, str] = {
+    "metrics:read": "read the Prometheus metrics",
+    "logs:write": "send log records over HTTP",
+    "events:read": "read events",
+    "devices:read": "read devices",
+    "deadletters:read": "read rejected records",
+    "rules:read": "read and validate rules",
+    "rules:write": "create, change, enable, disable and delete rules",
+    "findings:read": "read findings and their evidence",
+    "alerts:read": "read alerts and their history",
+    "alerts:write": "acknowledge, resolve, comment on and assign alerts",
+    "silences:read": "read silences and maintenance windows",
+    "silences:write": "create, change and expire silences and maintenance windows",
+}
+"""Every permission a route may ask for, with what it allows (the roles will grant these)."""
+
 
 def get_context(request: Request) -> AppContext:
     """The process context stored on the app at start."""
@@ -51,7 +67,12 @@ Session = Annotated[AsyncSession, Depends(get_session)]
 
 
 def authorize(permission: str) -> Callable[[Request], Awaitable[Principal]]:
-    """A dependency admitting callers allowed ``permission`` (e.g. ``events:read``)."""
+    """A dependency admitting callers allowed ``permission`` (e.g. ``events:read``).
+
+    ``permission`` must be declared in ``PERMISSIONS``; a typo fails when the route is defined.
+    """
+    if permission not in PERMISSIONS:
+        raise ValueError(f"undeclared permission {permission!r}; add it to PERMISSIONS")
 
     async def dependency(request: Request) -> Principal:
         request.state.permission = permission
