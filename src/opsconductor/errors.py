@@ -6,7 +6,8 @@
     │   └── BackpressureError  a bounded queue is full; the caller sheds or waits
     ├── StoreError             the database failed or is unreachable
     └── InputError             a request or record cannot be accepted (maps to HTTP 4xx)
-        └── PayloadTooLarge    a body or record exceeds the configured limit (HTTP 413)
+        ├── PayloadTooLarge    a body or record exceeds the configured limit (HTTP 413)
+        └── RuleError          a rule document or rule pack does not validate
 
 Library errors are wrapped with ``raise … from exc`` at the edge that meets them; each edge
 (HTTP, CLI, bus) maps errors to its own answer in one place.
@@ -45,3 +46,11 @@ class PayloadTooLarge(InputError):
     """A body or record over the configured size limit."""
 
     status_code = 413
+
+
+class RuleError(InputError):
+    """A rule document or rule pack that does not validate.
+
+    The message names the rule (and the pack file, when there is one) and the field at fault,
+    so ``str(exc)`` alone tells an operator what to fix.
+    """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 
@@ -9,6 +10,7 @@ _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _DECODE = {c: i for i, c in enumerate(_ALPHABET)}
 _RANDOM_BITS = 80
 _MASK_128 = (1 << 128) - 1
+_MASK_48 = (1 << 48) - 1
 
 
 def encode(value: int) -> str:
@@ -70,3 +72,12 @@ def ulid_block(count: int, now: float | None = None) -> list[str]:
 def ulid_floor(moment: float) -> str:
     """The smallest ULID of the millisecond ``moment`` falls in: ids ``>=`` it are not older."""
     return encode(max(0, int(moment * 1000)) << _RANDOM_BITS)
+
+
+def derived_ulid(moment: float, key: bytes) -> str:
+    """A ULID that is a function of its inputs: the time is ``moment`` in milliseconds and the
+    80 "random" bits come from a BLAKE2b hash of ``key`` — so deriving it twice from the same
+    facts (e.g. re-evaluating the same events) yields the same id."""
+    millis = max(0, int(moment * 1000)) & _MASK_48
+    randomness = int.from_bytes(hashlib.blake2b(key, digest_size=10).digest(), "big")
+    return encode((millis << _RANDOM_BITS) | randomness)

@@ -12,6 +12,8 @@ FACILITIES = (
     "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
 )  # fmt: skip
 """Facility code → keyword (rsyslog's names for 12-15)."""
+ALERT_LEVELS = ("info", "warning", "minor", "major", "critical")
+"""Alert severity levels of findings and alerts, least severe first."""
 
 SEVERITY_CODES: dict[str, int] = {
     **{name: code for code, name in enumerate(SEVERITIES)},
@@ -60,3 +62,9 @@ def severity_name(code: int | None) -> str | None:
 def facility_name(code: int | None) -> str | None:
     """The keyword of a facility code."""
     return None if code is None or not 0 <= code < len(FACILITIES) else FACILITIES[code]
+
+
+def raise_level(level: str) -> str:
+    """The alert level one step above ``level`` (``critical`` stays ``critical``)."""
+    index = ALERT_LEVELS.index(level)
+    return ALERT_LEVELS[min(index + 1, len(ALERT_LEVELS) - 1)]
