@@ -1,7 +1,7 @@
 """The API on a real store and a real in-process bus, called in process through ASGI.
 
-``api_db_url`` is SQLite by default; a test module asks for both databases by parametrizing
-``backend`` (PostgreSQL gets a fresh, migrated database per test, or skips when absent).
+Every test runs on SQLite and on PostgreSQL (a fresh, migrated database per test; skipped when
+PostgreSQL is unreachable, unless ``OPSC_REQUIRE_SERVICES=1``).
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from opsconductor.observability import Metrics
 from opsconductor.store import create_engine, session_factory, upgrade
 
 
-@pytest.fixture
-def backend() -> str:
-    """The database kind; modules parametrize it to run on both."""
-    return "sqlite"
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """The database kind the test runs on."""
+    return str(request.param)
 
 
 @pytest.fixture

@@ -9,18 +9,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import pytest
 from tests.api.conftest import Api
 
 from opsconductor.agents.repository import enabled_rules, seed_packs
 from opsconductor.agents.rules import parse_rule
 from opsconductor.messages import ControlMessage
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def backend(request: pytest.FixtureRequest) -> str:
-    """Run every test of this module on SQLite and on PostgreSQL."""
-    return str(request.param)
 
 
 def rule_doc(rule_id: str = "security.ssh_failed", **overrides: Any) -> dict[str, Any]:

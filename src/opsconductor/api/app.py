@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from opsconductor import __version__
-from opsconductor.api import errors, events, rules, system
+from opsconductor.api import alerts, errors, events, rules, suppression, system
 from opsconductor.api.context import AppContext
 from opsconductor.ingest import http as http_ingest
 
@@ -26,4 +26,6 @@ def create_app(context: AppContext, *, full: bool = True) -> FastAPI:
         app.include_router(http_ingest.router, prefix="/api/v1")
         app.include_router(events.router, prefix="/api/v1")
         app.include_router(rules.router, prefix="/api/v1")
+        app.include_router(alerts.router, prefix="/api/v1")
+        app.include_router(suppression.router, prefix="/api/v1")
     return app
