@@ -86,7 +86,7 @@ class KeyedEvaluator(MatchEvaluator, Generic[S]):
         found = super().clearing(event)
         if found:
             clear = self.matchers["clear"].match(event) or {}
-            self.table.pop(self.key_text(event, clear, self.rule.fingerprint))
+            self.table.pop(self.key_text(event, clear, self.rule.key_fields()))
         return found
 
 
