@@ -7,7 +7,7 @@ import json
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -26,6 +26,12 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 config_app = typer.Typer(help="Settings.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
+
+
+def _add_rules_commands() -> None:
+    from opsconductor.rules_cli import rules_app
+
+    app.add_typer(rules_app, name="rules")
 console = Console(stderr=True)
 
 ConfigOption = Annotated[
@@ -46,6 +52,11 @@ def _settings(config: Path | None) -> Settings:
 
 def _run(coro: object) -> None:
     """Run a coroutine on uvloop when available; map product errors to exit code 1."""
+    _run_value(coro)
+
+
+def _run_value(coro: Any) -> Any:
+    """``_run`` that hands back what the coroutine returned."""
     try:
         import uvloop
 
@@ -54,12 +65,12 @@ def _run(coro: object) -> None:
         loop_factory = None
     try:
         with asyncio.Runner(loop_factory=loop_factory) as runner:
-            runner.run(coro)  # type: ignore[arg-type]
+            return runner.run(coro)
     except OpsConductorError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from exc
     except KeyboardInterrupt:
-        pass
+        return None
 
 
 @app.command()
@@ -73,7 +84,7 @@ def up(config: ConfigOption = None) -> None:
 
 @app.command()
 def run(
-    stage: Annotated[str, typer.Argument(help="ingest, parse, store or api.")],
+    stage: Annotated[str, typer.Argument(help="ingest, parse, agents, alerts, store or api.")],
     config: ConfigOption = None,
 ) -> None:
     """Run one stage (distributed mode: needs OPSC_NATS_URL and PostgreSQL)."""
@@ -121,6 +132,9 @@ def replay(
     max_gap: Annotated[
         float, typer.Option(help="Longest pause with --pace original, seconds.")
     ] = 60.0,
+    detect: Annotated[
+        bool, typer.Option(help="Run the agents and the alert engine on the replayed records.")
+    ] = True,
     config: ConfigOption = None,
 ) -> None:
     """Run log files through the pipeline, as if the records had just arrived."""
@@ -136,7 +150,12 @@ def replay(
     settings = _settings(config)
     _run(
         replay_files(
-            settings, files, original_pace=pace == "original", max_gap=max_gap, console=console
+            settings,
+            files,
+            original_pace=pace == "original",
+            max_gap=max_gap,
+            console=console,
+            detect=detect,
         )
     )
 
@@ -164,3 +183,6 @@ def config_show(config: ConfigOption = None) -> None:
 def version() -> None:
     """Print the version."""
     print(__version__)
+
+
+_add_rules_commands()

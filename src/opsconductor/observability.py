@@ -67,6 +67,18 @@ class Metrics:
         self.connections = Gauge(
             "opsc_receiver_connections", "Open stream connections.", ["source"], registry=r
         )
+        self.findings = Counter(
+            "opsc_findings", "Findings published by the agents.", ["agent"], registry=r
+        )
+        self.alert_changes = Counter(
+            "opsc_alert_changes", "Alert changes applied, by outcome.", ["change"], registry=r
+        )
+        self.rule_reloads = Counter(
+            "opsc_rule_reloads", "Rule sets loaded into running agents.", registry=r
+        )
+        self.partitions_owned = Gauge(
+            "opsc_agent_partitions_owned", "Agent partitions this process owns.", registry=r
+        )
 
     def add_gauge_source(
         self, name: str, doc: str, label: str, read: Callable[[], dict[str, float]]

@@ -33,8 +33,8 @@ from opsconductor.store.consumer import StoreStage
 log = logging.getLogger(__name__)
 
 #: Every stage, in the order they start (consumers before producers).
-STAGES = ("store", "parse", "ingest", "api")
-_NEEDS_DATABASE = frozenset({"store", "api"})
+STAGES = ("store", "alerts", "agents", "parse", "ingest", "api")
+_NEEDS_DATABASE = frozenset({"store", "alerts", "agents", "api"})
 
 
 class Stage(Protocol):
@@ -175,7 +175,7 @@ class Runtime:
             return IngestStage(s, self.bus, self.metrics)
         if name == "parse":
             parser = Parser(s.default_timezone, s.classification_file, s.syslog_max_message_bytes)
-            return ParseStage(self.bus, parser, self.metrics)
+            return ParseStage(self.bus, parser, self.metrics, partitions=s.agent_partitions)
         if name == "store":
             assert self.sessions is not None
             return StoreStage(
@@ -185,7 +185,20 @@ class Runtime:
                 retention_days=s.retention_days,
                 retention_interval=s.retention_interval_seconds,
             )
+        if name in ("agents", "alerts"):
+            return self._build_brain(name)
         raise ConfigError(f"unknown stage {name!r}")
+
+    def _build_brain(self, name: str) -> Stage:
+        """The agents (events → findings) or the alert engine (findings → alerts)."""
+        assert self.bus is not None and self.engine is not None and self.sessions is not None
+        if name == "agents":
+            from opsconductor.agents.consumer import AgentStage
+
+            return AgentStage(self.settings, self.bus, self.engine, self.sessions, self.metrics)
+        from opsconductor.alerts.consumer import AlertStage
+
+        return AlertStage(self.settings, self.bus, self.sessions, self.metrics)
 
     async def _start_http(self) -> None:
         if not self.settings.http_port:

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,52 +11,11 @@ import asyncpg
 import httpx
 import pytest
 from tests.conftest import free_port
+from tests.e2e.processes import Stages, wait_ready
 
 TCP_RECORDS = 20_000
 HTTP_BATCHES = 20
 HTTP_BATCH_SIZE = 250
-
-
-class Stages:
-    """``opsconductor run <stage>`` processes sharing one environment."""
-
-    def __init__(self, env: dict[str, str], logs: Path) -> None:
-        self.env = {**os.environ, **env}
-        self.logs = logs
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
-
-    def cli(self, *args: str) -> None:
-        subprocess.run(
-            [sys.executable, "-m", "opsconductor", *args],
-            env=self.env,
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
-
-    def start(self, stage: str, http_port: int) -> None:
-        env = {**self.env, "OPSC_HTTP_PORT": str(http_port)}
-        log = (self.logs / f"{stage}.log").open("ab")
-        self.procs[stage] = subprocess.Popen(
-            [sys.executable, "-m", "opsconductor", "run", stage],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-
-    def kill(self, stage: str) -> None:
-        proc = self.procs.pop(stage)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(10)
-
-    def stop_all(self) -> None:
-        for proc in self.procs.values():
-            proc.terminate()
-        for proc in self.procs.values():
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 @pytest.fixture
@@ -69,19 +24,6 @@ def stages(stack_env: dict[str, str], tmp_path: Path) -> Iterator[Stages]:
     running.cli("db", "upgrade")
     yield running
     running.stop_all()
-
-
-async def _wait_http(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    async with httpx.AsyncClient() as client:
-        while time.monotonic() < deadline:
-            try:
-                if (await client.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.2)
-    raise AssertionError(f"stage on port {port} did not become ready")
 
 
 async def _send_tcp(port: int, count: int) -> None:
@@ -133,7 +75,7 @@ async def test_sigkill_parse_stage_loses_and_duplicates_nothing(
     for name, port in ports.items():
         stages.start(name, port)
     for port in ports.values():
-        await _wait_http(port)
+        await wait_ready(port)
     tcp_port = int(stack_env["OPSC_SYSLOG_TCP_PORT"])
     senders = asyncio.gather(_send_tcp(tcp_port, TCP_RECORDS), _send_http(ports["api"]))
     await asyncio.sleep(1.0)

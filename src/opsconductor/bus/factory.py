@@ -21,4 +21,5 @@ def create_bus(settings: Settings) -> Bus:
         prefix=settings.nats_prefix,
         max_ack_pending=settings.queue_max_batches,
         ack_wait=settings.nats_ack_wait_seconds,
+        agent_partitions=settings.agent_partitions,
     )

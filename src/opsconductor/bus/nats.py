@@ -96,6 +96,7 @@ class JetStreamBus:
     nak delay between them. ``fetch_timeout``: longest a fetch waits (also bounds ``stop``).
     ``max_inflight_publishes``: bound of ``try_publish`` sends not yet acknowledged.
     ``pending_interval``: how often ``pending()`` is refreshed from consumer info.
+    ``agent_partitions``: how many ``agents-p<k>`` durables to declare with the streams.
     """
 
     def __init__(
@@ -113,12 +114,14 @@ class JetStreamBus:
         max_inflight_publishes: int = 256,
         pending_interval: float = 5.0,
         stream_limits: dict[str, StreamLimits] | None = None,
+        agent_partitions: int = 1,
     ) -> None:
         if not prefix or not prefix.replace("_", "").replace("-", "").isalnum():
             raise ValueError(f"invalid prefix {prefix!r}: letters, digits, '_' and '-' only")
         if max_attempts < 1 or max_ack_pending < 1:
             raise ValueError("max_attempts and max_ack_pending must be at least 1")
         self.prefix = prefix
+        self.agent_partitions = agent_partitions
         self.ack_wait = ack_wait
         self.max_attempts = max_attempts
         self.fetch_timeout = fetch_timeout
@@ -204,7 +207,7 @@ class JetStreamBus:
                 config.retention = info.config.retention
                 config.discard = info.config.discard
             await js.update_stream(config)
-        for subject_filter, durable in subjects.STAGE_CONSUMERS:
+        for subject_filter, durable in subjects.stage_consumers(self.agent_partitions):
             family = subjects.filter_family(subject_filter)
             await self._ensure_consumer(
                 stream_name(self.prefix, family), durable, f"{self.prefix}.{subject_filter}"

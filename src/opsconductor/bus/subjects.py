@@ -40,16 +40,34 @@ PARSE_CONSUMER = (f"{RAW}.>", "parse")
 STORE_EVENTS_CONSUMER = (f"{EVENTS}.>", "store-events")
 STORE_DEADLETTERS_CONSUMER = (f"{DEADLETTER}.>", "store-deadletters")
 AGENTS_CONSUMER = (f"{EVENTS}.>", "agents")
+"""Embedded mode: one agents consumer sees every partition."""
 ALERTS_CONSUMER = (f"{FINDINGS}.>", "alerts")
 STAGE_CONSUMERS = (
     PARSE_CONSUMER,
     STORE_EVENTS_CONSUMER,
     STORE_DEADLETTERS_CONSUMER,
-    AGENTS_CONSUMER,
     ALERTS_CONSUMER,
 )
 """Declared whenever the JetStream streams are set up, so a record published before its stage
 ever started is kept for it (the streams keep a record until its consumers have it)."""
+
+
+def agent_partition_consumer(partition: int) -> tuple[str, str]:
+    """Distributed mode: (filter, durable) of one partition of the agents' events."""
+    return (f"{EVENTS}.*.{partition}", f"agents-p{partition}")
+
+
+def stage_consumers(partitions: int) -> tuple[tuple[str, str], ...]:
+    """Every durable a distributed deployment declares: the stages' and one per partition."""
+    return STAGE_CONSUMERS + tuple(agent_partition_consumer(k) for k in range(partitions))
+
+
+def partition_of(device_id: str, partitions: int) -> int:
+    """The partition of a device: its agent state lives with whoever owns the partition."""
+    try:
+        return int(device_id[:8], 16) % partitions
+    except ValueError:
+        return sum(device_id.encode()) % partitions
 
 
 def raw(source: str) -> str:
@@ -57,9 +75,9 @@ def raw(source: str) -> str:
     return f"{RAW}.{source}"
 
 
-def events(domain: str) -> str:
-    """Subject of parsed events of one domain."""
-    return f"{EVENTS}.{domain}"
+def events(domain: str, partition: int = 0) -> str:
+    """Subject of parsed events of one domain and one device partition."""
+    return f"{EVENTS}.{domain}.{partition}"
 
 
 def deadletter(stage: str) -> str:

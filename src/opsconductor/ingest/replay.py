@@ -34,10 +34,17 @@ async def replay_files(
     original_pace: bool = False,
     max_gap: float = 60.0,
     console: Console | None = None,
+    detect: bool = True,
 ) -> int:
-    """Replay ``files`` (``-`` is standard input); returns the number of records sent."""
+    """Replay ``files`` (``-`` is standard input); returns the number of records sent.
+
+    Embedded mode runs the stages here: parse and store, and with ``detect`` the agents and
+    the alert engine too (so a replayed log raises its findings and alerts). Distributed mode
+    only publishes: the running stages do the rest.
+    """
     settings = settings.model_copy(update={"http_port": 0})
-    stages = () if settings.distributed else ("store", "parse")
+    brain = ("alerts", "agents") if detect else ()
+    stages = () if settings.distributed else ("store", *brain, "parse")
     runtime = Runtime.for_stages(settings, stages, migrate=not settings.distributed)
     await runtime.start()
     assert runtime.bus is not None

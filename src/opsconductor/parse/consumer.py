@@ -1,4 +1,5 @@
-"""The parse stage's bus edge: ``raw.>`` in, ``events.<domain>`` and ``deadletter.parse`` out.
+"""The parse stage's bus edge: ``raw.>`` in, ``events.<domain>.<partition>`` and
+``deadletter.parse`` out (the partition is the device's, see ``subjects.partition_of``).
 
 Output ids derive from the input batch id, so a batch redelivered after a crash republishes
 the same message ids and JetStream drops the duplicates; the store's unique keys catch any
@@ -28,8 +29,17 @@ class ParseStage:
 
     name = "parse"
 
-    def __init__(self, bus: Bus, parser: Parser, metrics: Metrics, *, max_batch: int = 8) -> None:
+    def __init__(
+        self,
+        bus: Bus,
+        parser: Parser,
+        metrics: Metrics,
+        *,
+        max_batch: int = 8,
+        partitions: int = 1,
+    ) -> None:
         self._bus = bus
+        self._partitions = partitions
         self._parser = parser
         self._metrics = metrics
         self._max_batch = max_batch
@@ -61,13 +71,10 @@ class ParseStage:
     async def _handle_batch(self, batch: RawBatch) -> None:
         started = time.perf_counter()
         outcome = self._parse(batch)
-        by_domain: dict[str, list[Event]] = defaultdict(list)
-        for event in outcome.events:
-            by_domain[event.domain].append(event)
-        for domain, events in by_domain.items():
-            msg_id = f"{batch.id}.{domain}"
+        for (domain, partition), events in self._split(outcome.events).items():
+            msg_id = f"{batch.id}.{domain}.{partition}"
             await self._bus.publish(
-                subjects.events(domain), EventBatch(msg_id, events), msg_id=msg_id
+                subjects.events(domain, partition), EventBatch(msg_id, events), msg_id=msg_id
             )
         if outcome.dead_letters:
             msg_id = f"{batch.id}.dead"
@@ -80,6 +87,19 @@ class ParseStage:
         self._seconds.observe(time.perf_counter() - started)
         if batch.events:
             self._metrics.observe_lag(self.name, batch.events[-1].received_at)
+
+    def _split(self, events: list[Event]) -> dict[tuple[str, int], list[Event]]:
+        """Events by (domain, device partition): the subject each group travels on."""
+        parts: dict[tuple[str, int], list[Event]] = defaultdict(list)
+        count = self._partitions
+        if count == 1:
+            for event in events:
+                parts[(event.domain, 0)].append(event)
+            return parts
+        partition_of = subjects.partition_of
+        for event in events:
+            parts[(event.domain, partition_of(event.device_id, count))].append(event)
+        return parts
 
     def _parse(self, batch: RawBatch) -> ParseOutcome:
         """Parse a batch; a record the parser fails on becomes a dead letter, not poison.

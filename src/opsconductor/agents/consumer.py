@@ -1,0 +1,182 @@
+"""The agents stage: rules from the database, one runner per partition, reloads and timers.
+
+Embedded mode runs one ``PartitionRunner`` for every device. Distributed mode (JetStream and
+PostgreSQL) runs one runner per partition this worker owns; ownership is balanced between the
+live workers with advisory locks (``leases.py``), re-checked every ``REBALANCE_SECONDS``. A
+rule change anywhere (API, ``opsconductor rules load``) is announced on
+``control.reload.rules``; every agents process reloads its rules from the database and applies
+them to its running engines without a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from opsconductor.agents.leases import PartitionLeases
+from opsconductor.agents.packs import builtin_packs
+from opsconductor.agents.repository import enabled_rules, seed_packs
+from opsconductor.agents.rules import Rule
+from opsconductor.agents.runner import PartitionRunner
+from opsconductor.bus import subjects
+from opsconductor.bus.protocol import Bus, Delivery, Subscription
+from opsconductor.config import Settings
+from opsconductor.ids import new_ulid
+from opsconductor.messages import ControlMessage
+from opsconductor.observability import Metrics
+
+log = logging.getLogger(__name__)
+
+REBALANCE_SECONDS = 2.0
+"""How often a distributed agents worker re-checks which partitions it should own."""
+EMBEDDED_PARTITION = "all"
+
+
+class AgentStage:
+    """Runs the domain agents over the events and publishes their findings."""
+
+    name = "agents"
+
+    def __init__(
+        self,
+        settings: Settings,
+        bus: Bus,
+        engine: AsyncEngine,
+        sessions: async_sessionmaker[AsyncSession],
+        metrics: Metrics,
+    ) -> None:
+        self._settings = settings
+        self._bus = bus
+        self._engine = engine
+        self._sessions = sessions
+        self._metrics = metrics
+        self._rules: list[Rule] = []
+        self.runners: dict[str, PartitionRunner] = {}
+        self._leases: PartitionLeases | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._control: Subscription | None = None
+
+    @property
+    def partitioned(self) -> bool:
+        """True when partitions are shared out between workers (JetStream + PostgreSQL)."""
+        return self._settings.distributed and self._engine.dialect.name == "postgresql"
+
+    async def start(self) -> None:
+        """Seed and load the rules, take partitions, listen for reloads, start the timers."""
+        await self._load_rules(seed=True)
+        self._control = await self._bus.consume(
+            f"{subjects.CONTROL}.reload.>", f"agents-reload-{new_ulid()}", self._on_control
+        )
+        if self.partitioned:
+            self._leases = PartitionLeases(self._engine, self._settings.agent_partitions)
+            await self._leases.open()
+            await self._rebalance()
+            self._tasks.append(asyncio.create_task(self._rebalance_loop(), name="agents-leases"))
+        else:
+            await self._start_runner(EMBEDDED_PARTITION, subjects.AGENTS_CONSUMER)
+        self._tasks.append(asyncio.create_task(self._tick_loop(), name="agents-timers"))
+
+    async def stop(self) -> None:
+        """Stop timers and consumers; save every partition's state; give the partitions back."""
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        if self._control is not None:
+            await self._control.stop()
+            self._control = None
+        for key in list(self.runners):
+            await self.runners.pop(key).stop()
+        if self._leases is not None:
+            await self._leases.close()
+            self._leases = None
+        self._metrics.partitions_owned.set(0)
+
+    async def reload(self) -> None:
+        """Load the enabled rules from the database into every running engine."""
+        await self._load_rules(seed=False)
+        for runner in list(self.runners.values()):
+            await runner.reload(self._rules)
+        self._metrics.rule_reloads.inc()
+        log.info("agents reloaded %d enabled rules", len(self._rules))
+
+    async def _load_rules(self, *, seed: bool) -> None:
+        async with self._sessions() as session:
+            if seed:
+                await seed_packs(session, builtin_packs(), time.time())
+                await session.commit()
+            self._rules = await enabled_rules(session)
+
+    async def _on_control(self, deliveries: Sequence[Delivery]) -> None:
+        kinds = {
+            d.message.kind
+            for d in deliveries
+            if isinstance(d.message, ControlMessage) and d.message.verb == "reload"
+        }
+        if "rules" in kinds:
+            await self.reload()
+
+    async def _start_runner(self, key: str, consumer: tuple[str, str]) -> None:
+        runner = PartitionRunner(
+            key, consumer, self._bus, self._sessions, self._metrics, self._rules
+        )
+        await runner.start()
+        self.runners[key] = runner
+        self._metrics.partitions_owned.set(len(self.runners))
+
+    async def _rebalance(self) -> None:
+        """Give back partitions beyond the fair share, then take free ones up to it."""
+        leases = self._leases
+        assert leases is not None
+        for partition in await leases.surplus():
+            runner = self.runners.pop(str(partition), None)
+            if runner is not None:
+                await runner.stop()  # saves the state before the lock goes
+            await leases.release(partition)
+            log.info("agents released partition %d", partition)
+        for partition in await leases.acquire():
+            try:
+                consumer = subjects.agent_partition_consumer(partition)
+                await self._start_runner(str(partition), consumer)
+            except Exception:
+                await leases.release(partition)
+                raise
+            log.info("agents took partition %d", partition)
+        self._metrics.partitions_owned.set(len(self.runners))
+
+    async def _rebalance_loop(self) -> None:
+        while True:
+            await asyncio.sleep(REBALANCE_SECONDS)
+            try:
+                await self._rebalance()
+            except Exception:
+                log.exception("agents could not check their partitions; stepping back")
+                await self._step_back()
+
+    async def _step_back(self) -> None:
+        """The lease connection failed: the locks may be gone, so stop every runner and
+        rejoin with a fresh connection (another worker may own the partitions by now)."""
+        for key in list(self.runners):
+            with contextlib.suppress(Exception):
+                await self.runners.pop(key).stop()
+        if self._leases is not None:
+            with contextlib.suppress(Exception):
+                await self._leases.close()
+            with contextlib.suppress(Exception):
+                await self._leases.open()
+        self._metrics.partitions_owned.set(0)
+
+    async def _tick_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._settings.agent_tick_seconds)
+            for runner in list(self.runners.values()):
+                try:
+                    await runner.tick(time.time())
+                except Exception:
+                    log.exception("agent timers of partition %s failed", runner.key)
