@@ -13,8 +13,11 @@ import pytest
 import sqlalchemy as sa
 from tests.api.conftest import Api
 
+from opsconductor.alerts.decision import Policy
+from opsconductor.alerts.service import AlertEngine
+from opsconductor.alerts.suppression import Suppressor
 from opsconductor.ids import new_ulid, ulid_block
-from opsconductor.messages import AlertChangeBatch, Event
+from opsconductor.messages import AlertChangeBatch, Event, Finding
 from opsconductor.store import add_events
 from opsconductor.store.tables import alert_history, alerts, findings
 
@@ -251,3 +254,31 @@ async def test_actions_refuse_unknown_alerts_and_bad_bodies(api: Api, ids: Itera
         assert response.status_code == 422, (action, body)
         assert response.json()["error"] == "validation_failed"
     assert api.alerts.deliveries == []
+
+
+async def test_what_the_alert_engine_stores_reads_back(api: Api, ids: Iterator[str]) -> None:
+    """A finding applied by the real alert engine is served with its evidence and history."""
+    line = event(next(ids), "bad password attempt for root from 198.51.100.7")
+    finding = Finding(
+        id=next(ids), rule_id="security.ssh", agent="security", domain="security",
+        kind="problem", device_id="dev-1", host="ap-1", severity="major",
+        title="SSH brute force from 198.51.100.7", summary="", fingerprint="fp-engine",
+        labels={"device_id": "dev-1", "src": "198.51.100.7"}, evidence=[line.id],
+        observed_at=T0, detected_at=T0 + 1, count=5, window_seconds=120.0,
+    )  # fmt: skip
+    async with api.sessions() as session, session.begin():
+        await add_events(session, [line])
+        changes = await AlertEngine(lambda _: Policy()).process(
+            session, [finding], T0 + 1, Suppressor.empty()
+        )
+    (change,) = changes
+    alert = (await api.client.get("/api/v1/alerts", params={"status": "firing"})).json()["items"]
+    assert [item["id"] for item in alert] == [change.alert_id]
+    assert alert[0]["labels"]["src"] == "198.51.100.7"
+    detail = (await api.client.get(f"/api/v1/alerts/{change.alert_id}")).json()
+    assert [entry["change"] for entry in detail["history"]] == ["new"]
+    assert detail["history"][0]["finding_id"] == finding.id
+    listed = await api.client.get("/api/v1/findings", params={"alert": change.alert_id})
+    assert [item["id"] for item in listed.json()["items"]] == [finding.id]
+    evidence = (await api.client.get(f"/api/v1/findings/{finding.id}")).json()["events"]
+    assert [item["message"] for item in evidence] == [line.message]
