@@ -43,7 +43,7 @@ async def _send(api: httpx.AsyncClient, *lines: str) -> None:
 
 
 async def _alerts(api: httpx.AsyncClient, rule_id: str) -> list[dict[str, Any]]:
-    response = await api.get("/api/v1/alerts", params={"rule_id": rule_id, "limit": 100})
+    response = await api.get("/api/v1/alerts", params={"rule": rule_id, "limit": 100})
     response.raise_for_status()
     items: list[dict[str, Any]] = response.json()["items"]
     return items
