@@ -14,7 +14,6 @@ from opsconductor.alerts.decision import (
     Outcome,
     Policy,
     decide,
-    raise_level,
 )
 from opsconductor.messages import Finding
 
@@ -194,7 +193,7 @@ def test_flapping_enters_and_leaves() -> None:
     assert (settled.outcome, settled.notify) == (Outcome.REPEAT, True)
 
 
-def test_raise_level() -> None:
-    assert raise_level("info") == "warning"
-    assert raise_level("major", 5) == "critical"
-    assert raise_level("custom") == "custom"
+def test_an_unknown_severity_is_kept_when_escalating() -> None:
+    policy = replace(POLICY, escalate_after=1)
+    decision = decide(finding(severity="custom"), state(severity="custom"), T0 + 9, policy)
+    assert decision.state is not None and decision.state.severity == "custom"

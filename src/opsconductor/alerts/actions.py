@@ -44,6 +44,11 @@ async def _apply(
             )
         ],
     )
+    return row_change(row, change, now, notify)
+
+
+def row_change(row: Any, change: str, now: float, notify: bool) -> AlertChange:
+    """The ``AlertChange`` of a change to the stored alert ``row`` (as it is after it)."""
     return AlertChange(
         id=new_ulid(now), alert_id=row.id, fingerprint=row.fingerprint, change=change,
         status=row.status, severity=row.severity, occurrences=row.occurrences,

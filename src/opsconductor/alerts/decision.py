@@ -48,19 +48,10 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from opsconductor.messages import Finding
+from opsconductor.severity import ALERT_LEVELS, raise_level
 
 FIRING = "firing"
 RESOLVED = "resolved"
-
-ALERT_LEVELS: tuple[str, ...] = ("info", "warning", "minor", "major", "critical")
-"""Alert severities, least severe first."""
-
-
-def raise_level(level: str, steps: int = 1) -> str:
-    """``level`` raised by ``steps`` (capped at ``critical``); an unknown level is kept."""
-    if level not in ALERT_LEVELS:
-        return level
-    return ALERT_LEVELS[min(ALERT_LEVELS.index(level) + steps, len(ALERT_LEVELS) - 1)]
 
 
 class Outcome(StrEnum):
@@ -129,19 +120,7 @@ def decide(
         cleared = replace(state, status=RESOLVED, resolved_at=now)
         return _settle(Outcome.CLEARED, cleared, state, now, policy, suppressed_by, False)
     if state is None:
-        opened = AlertState(
-            status=FIRING,
-            severity=finding.severity,
-            base_severity=finding.severity,
-            occurrences=1,
-            first_seen=now,
-            last_seen=now,
-            resolved_at=None,
-            transitions=(),
-            flapping=False,
-            suppressed_by="",
-            last_notified_at=None,
-        )
+        opened = _opened(finding, now)
         return _settle(Outcome.NEW, opened, None, now, policy, suppressed_by, False)
     if state.status == FIRING:
         repeated, escalated = _repeat(state, now, policy)
@@ -158,11 +137,27 @@ def decide(
     return _settle(Outcome.REOPENED, reopened, state, now, policy, suppressed_by, False)
 
 
+def _opened(finding: Finding, now: float) -> AlertState:
+    return AlertState(
+        status=FIRING,
+        severity=finding.severity,
+        base_severity=finding.severity,
+        occurrences=1,
+        first_seen=now,
+        last_seen=now,
+        resolved_at=None,
+        transitions=(),
+        flapping=False,
+        suppressed_by="",
+        last_notified_at=None,
+    )
+
+
 def _repeat(state: AlertState, now: float, policy: Policy) -> tuple[AlertState, bool]:
     occurrences = state.occurrences + 1
     severity = state.severity
     n = policy.escalate_after
-    if n > 0 and (occurrences - 1) % n == 0:
+    if n > 0 and (occurrences - 1) % n == 0 and severity in ALERT_LEVELS:
         severity = raise_level(severity)
     repeated = replace(state, occurrences=occurrences, last_seen=now, severity=severity)
     return repeated, severity != state.severity

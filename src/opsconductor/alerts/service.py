@@ -14,7 +14,14 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsconductor.alerts import repository as repo
-from opsconductor.alerts.actions import acknowledge, assign, comment, resolve, unacknowledge
+from opsconductor.alerts.actions import (
+    acknowledge,
+    assign,
+    comment,
+    resolve,
+    row_change,
+    unacknowledge,
+)
 from opsconductor.alerts.decision import (
     FIRING,
     RESOLVED,
@@ -240,28 +247,12 @@ async def release_suppressions(
         values: dict[str, Any] = {"suppressed_by": holder, "updated_at": now}
         if notify:
             values["last_notified_at"] = now
-        await repo.update_alert(session, row.id, **values)
+        after = await repo.update_alert(session, row.id, **values)
         change = "suppressed" if holder else "unsuppressed"
         detail = f"held by {holder}" if holder else f"no longer held by {row.suppressed_by}"
         entries.append(repo.HistoryEntry(new_ulid(now), row.id, now, change, row.status,
                                          row.severity, "system", detail, None))  # fmt: skip
-        if holder or notify:
-            changes.append(
-                AlertChange(
-                    id=new_ulid(now),
-                    alert_id=row.id,
-                    fingerprint=row.fingerprint,
-                    change=change,
-                    status=row.status,
-                    severity=row.severity,
-                    occurrences=row.occurrences,
-                    rule_id=row.rule_id,
-                    device_id=row.device_id,
-                    title=row.title,
-                    at=now,
-                    notify=notify,
-                    suppressed_by=holder,
-                )
-            )
+        if after is not None and (holder or notify):
+            changes.append(row_change(after, change, now, notify))
     await repo.insert_history(session, entries)
     return changes
