@@ -32,6 +32,8 @@ def _add_rules_commands() -> None:
     from opsconductor.rules_cli import rules_app
 
     app.add_typer(rules_app, name="rules")
+
+
 console = Console(stderr=True)
 
 ConfigOption = Annotated[

@@ -51,7 +51,8 @@ def _with_session(
         async with _session(settings) as session:
             return await work(settings, session)
 
-    return _run_value(main())
+    result: _T = _run_value(main())
+    return result
 
 
 @rules_app.command("list")

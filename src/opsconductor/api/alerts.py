@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from opsconductor.alerts import queries, service
 from opsconductor.api.context import AppContext
 from opsconductor.api.deps import Context, Principal, Session, authorize
-from opsconductor.api.events import Cursor, Limit, _event_out, _moment
+from opsconductor.api.events import Cursor, Limit, event_out, parse_moment
 from opsconductor.api.publish import publish_alert_change
 from opsconductor.api.schemas_alerts import (
     AlertDetail,
@@ -87,8 +87,8 @@ async def list_findings(
         kind=kinds[0] if kinds and len(kinds) == 1 else None,
         severity=_choices(severity, LEVELS, "severity"),
         alert_id=alert,
-        since=_moment(since, "since"),
-        until=_moment(until, "until"),
+        since=parse_moment(since, "since"),
+        until=parse_moment(until, "until"),
     )
     page = await queries.list_findings(session, flt, cursor=cursor, limit=limit)
     return FindingPage(items=[FindingOut.of(r) for r in page.items], next_cursor=page.next_cursor)
@@ -102,7 +102,7 @@ async def get_finding(finding_id: str, session: Session, _: FindingsReader) -> F
         raise HTTPException(404, f"no finding {finding_id!r}")
     evidence = await queries.finding_events(session, row)
     return FindingDetail(
-        **FindingOut.of(row).model_dump(), events=[_event_out(event) for event in evidence]
+        **FindingOut.of(row).model_dump(), events=[event_out(event) for event in evidence]
     )
 
 
@@ -137,8 +137,8 @@ async def list_alerts(
         suppressed=suppressed,
         flapping=flapping,
         assignee=assignee,
-        since=_moment(since, "since"),
-        until=_moment(until, "until"),
+        since=parse_moment(since, "since"),
+        until=parse_moment(until, "until"),
     )
     page = await queries.list_alerts(session, flt, cursor=cursor, limit=limit)
     return AlertPage(items=[AlertOut.of(r) for r in page.items], next_cursor=page.next_cursor)

@@ -31,7 +31,7 @@ class PageOut(BaseModel):
 _LATEST_MOMENT = 253402300799.0  # 9999-12-31T23:59:59Z
 
 
-def _moment(value: str | None, name: str) -> float | None:
+def parse_moment(value: str | None, name: str) -> float | None:
     """Epoch seconds from ISO 8601 (a time without zone is UTC) or from epoch seconds."""
     if value is None or value == "":
         return None
@@ -62,7 +62,8 @@ def _as_dict(row: Any) -> dict[str, Any]:
     return dict(row._mapping) if hasattr(row, "_mapping") else dict(row)
 
 
-def _event_out(row: Any) -> dict[str, Any]:
+def event_out(row: Any) -> dict[str, Any]:
+    """An event row as the API shows it: the severity name beside its code."""
     item = _as_dict(row)
     item["severity_name"] = severity_name(item.get("severity"))
     item["facility_name"] = facility_name(item.get("facility"))
@@ -102,15 +103,15 @@ async def get_events(
         domain=domain,
         severity_max=severity_code(severity) if severity else None,
         program=program,
-        since=_moment(since, "since"),
-        until=_moment(until, "until"),
+        since=parse_moment(since, "since"),
+        until=parse_moment(until, "until"),
         text=q or None,
         source=source,
-        stated_since=_moment(stated_since, "stated_since"),
-        stated_until=_moment(stated_until, "stated_until"),
+        stated_since=parse_moment(stated_since, "stated_since"),
+        stated_until=parse_moment(stated_until, "stated_until"),
     )
     page = await list_events(session, flt, cursor=cursor, limit=limit)
-    return PageOut(items=[_event_out(row) for row in page.items], next_cursor=page.next_cursor)
+    return PageOut(items=[event_out(row) for row in page.items], next_cursor=page.next_cursor)
 
 
 @router.get("/devices", response_model=PageOut, summary="List devices")

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from opsconductor.alerts import crud
 from opsconductor.alerts.suppression import parse_silence, parse_window
 from opsconductor.api.deps import Context, Principal, Session, authorize
-from opsconductor.api.events import Cursor, Limit, _moment
+from opsconductor.api.events import Cursor, Limit, parse_moment
 from opsconductor.api.publish import publish_reload
 from opsconductor.api.schemas_alerts import (
     SilenceIn,
@@ -40,8 +40,8 @@ def _silence_out(row: crud.SilenceRow, now: float) -> SilenceOut:
 
 def _silence_values(body: SilenceIn, now: float) -> crud.SilenceValues:
     """The validated, normalized values of a silence that has not ended yet."""
-    starts_at = now if body.starts_at is None else _moment(str(body.starts_at), "starts_at")
-    ends_at = _moment(str(body.ends_at), "ends_at")
+    starts_at = now if body.starts_at is None else parse_moment(str(body.starts_at), "starts_at")
+    ends_at = parse_moment(str(body.ends_at), "ends_at")
     assert starts_at is not None and ends_at is not None
     silence = parse_silence({"matchers": body.matchers, "starts_at": starts_at, "ends_at": ends_at})
     if silence.ends_at <= now:
