@@ -2,7 +2,15 @@
 
 Prints the rate of ``opsconductor replay`` on the shared OpenWrt lines repeated to
 ``--lines`` lines (default 1,000,000), every event stored, into SQLite and into PostgreSQL
-(median of ``--runs``, default 3). Goal: ≥100,000 lines/s into SQLite.
+(median of ``--runs``, default 3), with the agents and the alert engine on (``--detect``,
+every built-in rule evaluated, findings and alerts stored) and off (``--no-detect``).
+Goals: ≥100,000 lines/s into SQLite without detection; ≥50,000 lines/s end to end with it.
+
+Then (``--latency-seconds``, default 20; 0 skips) a live ``opsconductor up`` is fed over TCP
+at half the median end-to-end SQLite rate, with a probe line every 100 lines that a probe
+rule turns into an alert of its own; p50/p99 from ingest (``events.received_at``) to the
+stored alert (``alert_history.at`` of its ``new`` change) are read from the database
+afterwards (median over ``--latency-runs``). Goal: p99 ≤ 100 ms. See ``_latency.py``.
 
     python bench/pipeline.py                                   # defaults, a few minutes
     python bench/pipeline.py --lines 200000 --runs 1 --databases sqlite
