@@ -63,24 +63,38 @@ async def _wait_alert(
     raise AssertionError(f"no alert {title!r} of {rule_id}; saw {[a['title'] for a in seen]}")
 
 
+async def _reloads(api: httpx.AsyncClient) -> float:
+    text = (await api.get("/metrics")).text
+    for line in text.splitlines():
+        if line.startswith("opsc_rule_reloads_total "):
+            return float(line.split()[1])
+    return 0.0
+
+
+async def _change_rule(api: httpx.AsyncClient, method: str, path: str, body: Any) -> None:
+    """Change a rule and wait until the running agents say they reloaded."""
+    before = await _reloads(api)
+    response = await api.request(method, path, json=body)
+    assert response.status_code in (200, 201), response.text
+    deadline = time.monotonic() + 20
+    while await _reloads(api) <= before:
+        assert time.monotonic() < deadline, "the agents did not reload"
+        await asyncio.sleep(0.05)
+
+
 async def test_rule_changes_reach_running_agents(product: Runtime, api: httpx.AsyncClient) -> None:
-    for rule in (PROBE_RULE, MARKER_RULE):
-        created = await api.post("/api/v1/rules", json=rule)
-        assert created.status_code == 201, created.text
-    await asyncio.sleep(0.5)
+    await _change_rule(api, "POST", "/api/v1/rules", MARKER_RULE)
+    await _change_rule(api, "POST", "/api/v1/rules", PROBE_RULE)
     await _send(api, "opsc-probe-1")
     first = await _wait_alert(api, "test.probe", "Probe 1 seen")
     assert first["status"] == "firing"
 
     changed = {**PROBE_RULE, "title": "Changed probe {n}"}
-    assert (await api.put("/api/v1/rules/test.probe", json=changed)).status_code == 200
-    await asyncio.sleep(0.5)
+    await _change_rule(api, "PUT", "/api/v1/rules/test.probe", changed)
     await _send(api, "opsc-probe-2")
     await _wait_alert(api, "test.probe", "Changed probe 2")
 
-    disabled = await api.patch("/api/v1/rules/test.probe", json={"enabled": False})
-    assert disabled.status_code == 200, disabled.text
-    await asyncio.sleep(0.5)
+    await _change_rule(api, "PATCH", "/api/v1/rules/test.probe", {"enabled": False})
     await _send(api, "opsc-probe-3", "opsc-marker-1")  # one batch: evaluated together
     await _wait_alert(api, "test.marker", "Marker 1")
     titles = {alert["title"] for alert in await _alerts(api, "test.probe")}

@@ -23,9 +23,11 @@ MEMBER_NAMESPACE = 0x4F50
 PARTITION_NAMESPACE = 0x4F51
 """Advisory-lock class id of the partition locks (object id = partition number)."""
 
+# pg_locks shows the whole server; advisory locks are per database, and so are members.
 _COUNT_MEMBERS = sa.text(
     "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
-    "AND classid = :ns AND objsubid = 2"
+    "AND classid = :ns AND objsubid = 2 "
+    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
 )
 _TRY_LOCK = sa.text("SELECT pg_try_advisory_lock(:ns, :key)")
 _UNLOCK = sa.text("SELECT pg_advisory_unlock(:ns, :key)")
