@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from opsconductor.agents.fields import raw_value
+from opsconductor.agents.prefilter import may_match, required_literals
 from opsconductor.agents.rules import Conditions, compile_regex
 from opsconductor.messages import Event
 from opsconductor.severity import facility_code, severity_code
@@ -59,6 +60,7 @@ class Matcher:
         "domains",
         "facilities",
         "field_tests",
+        "literals",
         "message",
         "message_not",
         "most_severe_code",
@@ -75,6 +77,9 @@ class Matcher:
         least = conditions.severity_at_least
         self.most_severe_code = None if least is None else severity_code(least)
         self.message = None if conditions.message is None else compile_regex(conditions.message)
+        self.literals = (
+            None if conditions.message is None else required_literals(conditions.message)
+        )
         self.message_not = (
             None if conditions.message_not is None else compile_regex(conditions.message_not)
         )
@@ -113,6 +118,8 @@ class Matcher:
             return None
         groups = _NO_GROUPS
         if self.message is not None:
+            if self.literals is not None and not may_match(self.literals, event.message):
+                return None
             found = self.message.search(event.message)
             if found is None:
                 return None

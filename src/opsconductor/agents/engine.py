@@ -22,6 +22,7 @@ import msgspec
 from opsconductor.agents.engine_state import DEFAULT_MAX_KEYS
 from opsconductor.agents.findings import Detection, Evaluator
 from opsconductor.agents.kinds import evaluator_for
+from opsconductor.agents.prefilter import any_literal, may_match
 from opsconductor.agents.rules import Rule
 from opsconductor.messages import Event
 
@@ -34,6 +35,10 @@ _STATEFUL_PARTS = frozenset(
 )
 
 __all__ = ["Detection", "RuleEngine", "state_key"]
+
+_Candidates = tuple[tuple[Evaluator, ...], tuple[str, ...] | None]
+"""The evaluators that may admit events of one (domain, program), and the literals one of
+which a message must hold for any of them to match (``None``: no such test)."""
 
 
 class _RuleState(msgspec.Struct, array_like=True):
@@ -73,7 +78,7 @@ class RuleEngine:
         self.max_keys = max_keys
         self._evaluators: dict[str, Evaluator] = {}
         self._state_keys: dict[str, str] = {}
-        self._candidates: dict[tuple[str, str], tuple[Evaluator, ...]] = {}
+        self._candidates: dict[tuple[str, str], _Candidates] = {}
         self.replace_rules(rules)
 
     @property
@@ -95,9 +100,12 @@ class RuleEngine:
         detections: list[Detection] = []
         memo = self._candidates
         for event in events:
-            candidates = memo.get((event.domain, event.program))
-            if candidates is None:
-                candidates = self._admitting(event.domain, event.program)
+            entry = memo.get((event.domain, event.program))
+            if entry is None:
+                entry = self._admitting(event.domain, event.program)
+            candidates, gate = entry
+            if gate is not None and not may_match(gate, event.message):
+                continue
             for evaluator in candidates:
                 found = evaluator.on_event(event)
                 if found:
@@ -156,9 +164,17 @@ class RuleEngine:
         """Keys held over all rules."""
         return sum(evaluator.state_size() for evaluator in self._evaluators.values())
 
-    def _admitting(self, domain: str, program: str) -> tuple[Evaluator, ...]:
+    def _admitting(self, domain: str, program: str) -> _Candidates:
+        """The rules that may admit events of (domain, program), and their literal gate."""
         admitted = tuple(e for e in self._evaluators.values() if e.admits(domain, program))
+        gate = any_literal(
+            matcher.literals
+            for evaluator in admitted
+            for matcher in evaluator.matchers.values()
+            if matcher.admits(domain, program)
+        )
         if len(self._candidates) >= _CANDIDATES_LIMIT:
             self._candidates.clear()
-        self._candidates[(domain, program)] = admitted
-        return admitted
+        entry = (admitted, gate)
+        self._candidates[(domain, program)] = entry
+        return entry
