@@ -22,7 +22,7 @@ import msgspec
 from opsconductor.agents.engine_state import DEFAULT_MAX_KEYS
 from opsconductor.agents.findings import Detection, Evaluator
 from opsconductor.agents.kinds import evaluator_for
-from opsconductor.agents.prefilter import any_literal, may_match
+from opsconductor.agents.prefilter import any_literal
 from opsconductor.agents.rules import Rule
 from opsconductor.messages import Event
 
@@ -36,9 +36,9 @@ _STATEFUL_PARTS = frozenset(
 
 __all__ = ["Detection", "RuleEngine", "state_key"]
 
-_Candidates = tuple[tuple[Evaluator, ...], tuple[str, ...] | None]
-"""The evaluators that may admit events of one (domain, program), and the literals one of
-which a message must hold for any of them to match (``None``: no such test)."""
+_Candidates = tuple[tuple[Evaluator, tuple[str, ...] | None], ...]
+"""The evaluators that may admit events of one (domain, program), each with the literals one
+of which a lower-cased ASCII message must hold for it to match (``None``: no such test)."""
 
 
 class _RuleState(msgspec.Struct, array_like=True):
@@ -100,13 +100,20 @@ class RuleEngine:
         detections: list[Detection] = []
         memo = self._candidates
         for event in events:
-            entry = memo.get((event.domain, event.program))
-            if entry is None:
-                entry = self._admitting(event.domain, event.program)
-            candidates, gate = entry
-            if gate is not None and not may_match(gate, event.message):
+            candidates = memo.get((event.domain, event.program))
+            if candidates is None:
+                candidates = self._admitting(event.domain, event.program)
+            if not candidates:
                 continue
-            for evaluator in candidates:
+            message = event.message
+            lowered = message.lower() if message.isascii() else None
+            for evaluator, literals in candidates:
+                if literals is not None and lowered is not None:
+                    for literal in literals:
+                        if literal in lowered:
+                            break
+                    else:
+                        continue  # no rule expression of this evaluator can match
                 found = evaluator.on_event(event)
                 if found:
                     detections.extend(found)
@@ -165,16 +172,21 @@ class RuleEngine:
         return sum(evaluator.state_size() for evaluator in self._evaluators.values())
 
     def _admitting(self, domain: str, program: str) -> _Candidates:
-        """The rules that may admit events of (domain, program), and their literal gate."""
-        admitted = tuple(e for e in self._evaluators.values() if e.admits(domain, program))
-        gate = any_literal(
-            matcher.literals
-            for evaluator in admitted
-            for matcher in evaluator.matchers.values()
-            if matcher.admits(domain, program)
+        """The rules that may admit events of (domain, program), each with the literals one
+        of which a message must hold for any of its conditions to match."""
+        entry = tuple(
+            (
+                evaluator,
+                any_literal(
+                    matcher.literals
+                    for matcher in evaluator.matchers.values()
+                    if matcher.admits(domain, program)
+                ),
+            )
+            for evaluator in self._evaluators.values()
+            if evaluator.admits(domain, program)
         )
         if len(self._candidates) >= _CANDIDATES_LIMIT:
             self._candidates.clear()
-        entry = (admitted, gate)
         self._candidates[(domain, program)] = entry
         return entry
