@@ -124,7 +124,13 @@ class AgentStage:
 
     async def _start_runner(self, key: str, consumer: tuple[str, str]) -> None:
         runner = PartitionRunner(
-            key, consumer, self._bus, self._sessions, self._metrics, self._rules
+            key,
+            consumer,
+            self._bus,
+            self._sessions,
+            self._metrics,
+            self._rules,
+            save_each_batch=self.partitioned,
         )
         await runner.start()
         self.runners[key] = runner
@@ -178,5 +184,6 @@ class AgentStage:
             for runner in list(self.runners.values()):
                 try:
                     await runner.tick(time.time())
+                    await runner.save()
                 except Exception:
                     log.exception("agent timers of partition %s failed", runner.key)

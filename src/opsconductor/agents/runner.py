@@ -6,7 +6,8 @@ Embedded mode runs one runner for everything (partition ``all``, durable ``agent
 on ``findings.<agent>``, saves its state when it changed and only then returns, so the bus
 acknowledges the batch after both: a crash replays the batch from the state that preceded it
 and yields the same findings (their ids are derived from the evidence; the bus and the store
-drop the duplicates).
+drop the duplicates). In embedded mode a crash loses the in-process queues anyway, so there
+the state is saved by the timer (``save_each_batch=False``) and when the runner stops.
 """
 
 from __future__ import annotations
@@ -45,8 +46,11 @@ class PartitionRunner:
         sessions: async_sessionmaker[AsyncSession],
         metrics: Metrics,
         rules: Sequence[Rule],
+        *,
+        save_each_batch: bool = True,
     ) -> None:
         self.key = key
+        self._save_each_batch = save_each_batch
         self._consumer = consumer
         self._bus = bus
         self._sessions = sessions
@@ -89,7 +93,8 @@ class PartitionRunner:
                     detections = self._evaluate(batch)
                     await self.publish(detections, batch.id)
                     self._metrics.observe_lag("agents", batch.events[-1].received_at)
-            await self.save()
+            if self._save_each_batch:
+                await self.save()
         self._seconds.observe(time.perf_counter() - started)
 
     async def tick(self, now: float) -> None:
