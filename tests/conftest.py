@@ -6,13 +6,16 @@ A test that needs a service or program that is missing skips with the reason; wi
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
 import socket
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
@@ -98,6 +101,28 @@ async def drop_test_database(url: str) -> None:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await conn.close()
+
+
+_T = TypeVar("_T")
+
+
+def run_in_thread(work: Callable[[], Coroutine[Any, Any, _T]]) -> _T:
+    """Run ``work()`` to completion on a private loop in a thread (callers may be in a loop)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, work()).result()
+
+
+def migrated_pg_database() -> Iterator[str]:
+    """For session fixtures: a new PostgreSQL database with every migration applied; yields
+    its URL and drops it afterwards."""
+    from opsconductor.store import upgrade
+
+    url = run_in_thread(create_test_database)
+    try:
+        run_in_thread(lambda: upgrade(url))
+        yield url
+    finally:
+        run_in_thread(lambda: drop_test_database(url))
 
 
 @pytest.fixture

@@ -73,6 +73,12 @@ class Metrics:
         self.alert_changes = Counter(
             "opsc_alert_changes", "Alert changes applied, by outcome.", ["change"], registry=r
         )
+        self.agent_errors = Counter(
+            "opsc_agent_errors",
+            "Events an agent could not evaluate (a defect; the event itself is stored).",
+            ["agent"],
+            registry=r,
+        )
         self.rule_reloads = Counter(
             "opsc_rule_reloads", "Rule sets loaded into running agents.", registry=r
         )

@@ -7,16 +7,14 @@ SQLite a file in ``tmp_path``. An unreachable PostgreSQL skips its tests (or fai
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import asyncpg  # type: ignore[import-untyped]
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from tests.conftest import create_test_database, drop_test_database
+from tests.conftest import migrated_pg_database
 
 from opsconductor.store import create_engine, session_factory, upgrade
 
@@ -24,21 +22,10 @@ T = TypeVar("T")
 _TABLES = "findings, alerts, alert_history, silences, maintenance_windows, devices"
 
 
-def _in_thread(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """Run ``work()`` on a private loop in a thread (session fixtures are synchronous)."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, work()).result()
-
-
 @pytest.fixture(scope="session")
 def alerts_pg_url() -> Iterator[str]:
     """One migrated PostgreSQL database for the session's alert tests."""
-    url = _in_thread(create_test_database)
-    try:
-        _in_thread(lambda: upgrade(url))
-        yield url
-    finally:
-        _in_thread(lambda: drop_test_database(url))
+    yield from migrated_pg_database()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -3,6 +3,7 @@ and its release, operator actions — all through real transactions."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -276,3 +277,20 @@ async def test_operator_actions_keep_history(
     ]  # fmt: skip
     (reopened,) = await apply(sessions, engine, [make(4)], T0 + 5000)
     assert reopened.change == "reopened"
+
+
+async def test_two_engines_racing_on_a_new_fingerprint_make_one_alert(
+    sessions: Sessions, engine: AlertEngine, make: Maker, request: pytest.FixtureRequest
+) -> None:
+    """Two alert engines (replicas, distributed mode) deciding the same brand-new fingerprint
+    at once: the second waits for the first's commit. Embedded mode (SQLite) runs one."""
+    if request.node.callspec.params["sessions"] == "sqlite":
+        return
+    first, second = [make(7) for _ in range(3)], [make(7) for _ in range(4)]
+    other = AlertEngine(lambda _rule: POLICY)
+    await asyncio.gather(
+        apply(sessions, engine, first, T0 + 1), apply(sessions, other, second, T0 + 1)
+    )
+    (alert,) = await rows(sessions, alerts)
+    assert alert.occurrences == 7
+    assert len(await rows(sessions, findings)) == 7

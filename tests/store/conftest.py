@@ -8,9 +8,7 @@ unless ``OPSC_REQUIRE_SERVICES=1``, which turns the skip into a failure.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,7 +16,7 @@ from typing import Any, TypeVar
 import asyncpg  # type: ignore[import-untyped]
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from tests.conftest import create_test_database, drop_test_database
+from tests.conftest import create_test_database, drop_test_database, migrated_pg_database
 
 from opsconductor.ids import ulid_block
 from opsconductor.inventory.identity import device_id, peer_address
@@ -38,12 +36,6 @@ async def fresh_pg_database() -> AsyncIterator[str]:
         await drop_test_database(url)
 
 
-def _in_thread(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """Run ``work()`` to completion on a private loop in a thread (callers may be in a loop)."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, work()).result()
-
-
 @pytest.fixture
 def fresh_pg() -> Callable[[], AbstractAsyncContextManager[str]]:
     """``fresh_pg_database``, for tests that need an empty PostgreSQL database of their own."""
@@ -53,12 +45,7 @@ def fresh_pg() -> Callable[[], AbstractAsyncContextManager[str]]:
 @pytest.fixture(scope="session")
 def pg_session_url() -> Iterator[str]:
     """One migrated PostgreSQL database shared by the session's tests (emptied per test)."""
-    url = _in_thread(create_test_database)
-    try:
-        _in_thread(lambda: upgrade(url))
-        yield url
-    finally:
-        _in_thread(lambda: drop_test_database(url))
+    yield from migrated_pg_database()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -136,12 +136,31 @@ class PartitionRunner:
     def _evaluate(self, batch: EventBatch) -> list[Detection]:
         detections: list[Detection] = []
         for agent in self.agents.values():
-            found = agent.handle(batch.events)
+            try:
+                found = agent.handle(batch.events)
+            except Exception:
+                found = self._one_by_one(agent, batch)
             if found:
                 detections.extend(found)
         if any(agent.engine.state_size() for agent in self.agents.values()):
             self._dirty = True
         return detections
+
+    def _one_by_one(self, agent: BaseAgent, batch: EventBatch) -> list[Detection]:
+        """An agent failed on a batch (a defect, not bad data: a retry would fail alike and
+        end as poison). Evaluate the batch event by event and skip only the events it fails
+        on, logged and counted; the events themselves are stored by the store stage."""
+        log.exception(
+            "agent %s failed on batch %s; evaluating it event by event", agent.name, batch.id
+        )
+        found: list[Detection] = []
+        for event in batch.events:
+            try:
+                found.extend(agent.handle([event]))
+            except Exception as exc:
+                self._metrics.agent_errors.labels(agent.name).inc()
+                log.error("agent %s skipped event %s: %r", agent.name, event.id, exc)
+        return found
 
     def _restore(self, saved: bytes) -> None:
         try:

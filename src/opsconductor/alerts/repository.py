@@ -159,6 +159,16 @@ def _stored(row: Any) -> StoredAlert:
     )
 
 
+_LOCK_FINGERPRINTS = sa.text(
+    "SELECT count(pg_advisory_xact_lock(key)) FROM "
+    "(SELECT hashtextextended(fp, 0) AS key FROM unnest(CAST(:fps AS text[])) AS fp "
+    "ORDER BY key) AS keys"
+)
+"""Transaction locks on the fingerprints, in one order: a second alert engine deciding the
+same fingerprints waits for the first one's commit — for alerts that do not exist yet too,
+which ``FOR UPDATE`` cannot lock."""
+
+
 async def load_alerts(session: AsyncSession, fingerprints: Iterable[str]) -> dict[str, StoredAlert]:
     """The alerts of ``fingerprints`` (locked for update on PostgreSQL), by fingerprint."""
     wanted = sorted(set(fingerprints))
@@ -167,6 +177,7 @@ async def load_alerts(session: AsyncSession, fingerprints: Iterable[str]) -> dic
     stmt = sa.select(alerts).where(alerts.c.fingerprint.in_(wanted)).order_by(alerts.c.fingerprint)
     conn = await session.connection()
     if conn.dialect.name == "postgresql":
+        await session.execute(_LOCK_FINGERPRINTS, {"fps": wanted})
         stmt = stmt.with_for_update()
     return {row.fingerprint: _stored(row) for row in await session.execute(stmt)}
 
