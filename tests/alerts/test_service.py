@@ -236,6 +236,39 @@ async def test_maintenance_window_of_a_site_holds_its_devices(
     ]
 
 
+async def test_window_across_the_autumn_dst_change_releases_on_real_time(
+    sessions: Sessions, engine: AlertEngine, make: Maker
+) -> None:
+    """Europe/Berlin, Sunday 2026-10-25: clocks go back from 03:00 CEST to 02:00 CET. A
+    window from 02:00 local for 3 h opens at the first 02:00 (00:00 UTC) and closes 3 real
+    hours later, 03:00 UTC (04:00 CET) — not at 05:00 local as a wall-clock reading would."""
+    opens, closes = 1_792_886_400.0, 1_792_897_200.0  # 2026-10-25 00:00 and 03:00 UTC
+    async with sessions() as session:
+        await session.execute(sa.insert(devices), [
+            {"id": "dev-1", "name": "ap-1", "address": "192.0.2.1", "hostname": "ap-1",
+             "first_seen": T0, "last_seen": T0, "created_at": T0, "site": "", "groups": []},
+        ])  # fmt: skip
+        await session.execute(sa.insert(maintenance_windows).values(
+            id="w-dst", name="sunday upgrades", scope={"devices": ["dev-1"]},
+            schedule={"kind": "weekly", "days": ["sun"], "start": "02:00", "duration": 10800,
+                      "timezone": "Europe/Berlin"},
+            enabled=True, author="kim", comment="", created_at=T0, updated_at=T0,
+        ))  # fmt: skip
+        await session.commit()
+        suppressor = await load_suppressor(session, opens)
+    held = await apply(sessions, engine, [make(1)], opens + 7200, suppressor)  # 02:00 CET
+    assert [(c.change, c.notify) for c in held] == [("suppressed", False)]
+    async with sessions() as session:
+        assert await release_suppressions(session, closes - 1, suppressor) == []
+        released = await release_suppressions(session, closes, suppressor)
+        await session.commit()
+    assert [(c.change, c.notify) for c in released] == [("unsuppressed", True)]
+    after = await apply(sessions, engine, [make(1)], closes + 1800, suppressor)  # 04:30 CET
+    assert [(c.change, c.suppressed_by, c.notify) for c in after] == [("repeat", "", False)]
+    (alert,) = await rows(sessions, alerts)
+    assert alert.suppressed_by == "" and alert.occurrences == 2
+
+
 async def test_stored_silences_load(sessions: Sessions) -> None:
     async with sessions() as session:
         for sid, ends in (("old", T0 - 1), ("now", T0 + 60)):
