@@ -1,6 +1,8 @@
 """Health and WAN rules on output captured from the real programs, where the shared sample
 has no such line: the Linux kernel (a real segfault, a real OOM kill in a memory cgroup),
-coreutils on a full device, busybox udhcpc without a DHCP server (in a network namespace).
+coreutils on a full device, busybox udhcpc without a DHCP server, and the kernel's netfilter
+log of an nftables rule written the way OpenWrt's fw4 writes it (the last two in a network
+namespace of their own).
 
 Each capture is turned into the line OpenWrt's ``logread`` would show for it and fed to the
 agents built from every built-in rule.
@@ -137,3 +139,57 @@ def test_a_real_dhcp_client_without_a_lease(namespace: str) -> None:
     lines = [f"{STAMP} daemon.notice netifd: wan (1234): {line}" for line in output]
     found = of_rule(problems(detect(lines)), "wan.dhcp_no_lease")
     assert len(found) == 1
+
+
+FW4_RULES = """
+table inet fw4 {
+  chain input_wan {
+    type filter hook input priority filter; policy accept;
+    ip saddr 203.0.113.66 tcp dport 22 log prefix "drop wan in: " drop
+  }
+}
+"""
+NF_LOG_ALL_NETNS = Path("/proc/sys/net/netfilter/nf_log_all_netns")
+
+
+@pytest.fixture
+def firewalled(namespace: str) -> Iterator[str]:
+    """``namespace`` with fw4's kind of logging drop rule, and the kernel logging netfilter
+    messages of namespaces other than the first (restored afterwards)."""
+    if shutil.which("nft") is None or not NF_LOG_ALL_NETNS.exists():
+        missing("nftables (`nft`) and netfilter logging")
+    run = ["ip", "netns", "exec", namespace]
+    subprocess.run([*run, "nft", "-f", "-"], input=FW4_RULES, text=True, check=True)
+    subprocess.run([*run, "ip", "addr", "add", "203.0.113.66/32", "dev", "lo"], check=True)
+    subprocess.run([*run, "ip", "link", "set", "lo", "up"], check=True)
+    before = NF_LOG_ALL_NETNS.read_text()
+    NF_LOG_ALL_NETNS.write_text("1")
+    try:
+        yield namespace
+    finally:
+        NF_LOG_ALL_NETNS.write_text(before)
+
+
+def _syn_flood(namespace: str, count: int) -> None:
+    knock = (
+        "import socket\n"
+        f"for _ in range({count}):\n"
+        "    s = socket.socket(); s.settimeout(0.02); s.bind(('203.0.113.66', 0))\n"
+        "    try: s.connect(('203.0.113.66', 22))\n"
+        "    except OSError: pass\n"
+        "    s.close()\n"
+    )
+    run = ["ip", "netns", "exec", namespace, sys.executable, "-c", knock]
+    subprocess.run(run, check=True, timeout=60)
+
+
+def test_a_real_firewall_flood(firewalled: str) -> None:
+    before = len(_dmesg())
+    _syn_flood(firewalled, 25)
+    time.sleep(0.2)
+    lines = _kernel_lines(before, "drop wan in: ")
+    assert len(lines) >= 20, lines
+    found = of_rule(problems(detect(lines)), "security.firewall_flood")
+    assert len(found) == 1
+    assert found[0].labels["src"] == "203.0.113.66"
+    assert found[0].count == 20
