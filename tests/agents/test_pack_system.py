@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,7 +12,18 @@ import test_pack_health
 import test_pack_security
 import test_pack_wan
 import test_pack_wifi
-from pack_helpers import Case, all_rules, check_case, corpus_lines, detect, file_lines, problems
+from pack_helpers import (
+    Case,
+    all_rules,
+    check_case,
+    corpus_lines,
+    detect,
+    file_lines,
+    ids,
+    of_rule,
+    problems,
+)
+from tests.conftest import missing
 
 # busybox networking/ntpd.c: bb_info_msg("setting time to %s.%06u (offset %+fs)", …)
 NTP_STEP = (
@@ -57,12 +70,41 @@ def test_a_small_ntp_correction_and_cron_jobs_are_no_finding(shared_data: Path) 
     assert problems(detect(lines)) == []
 
 
+def _heartbeat(minute: int) -> str:
+    """A heartbeat as util-linux ``logger`` sends it (captured from its ``--stderr`` copy),
+    with the minute of the hour it states set to ``minute``."""
+    sent = subprocess.run(
+        ["logger", "--stderr", "--rfc3164", "-n", "127.0.0.1", "-P", "9", "-d",
+         "-t", "heartbeat", "alive"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    line = sent.stderr.strip()
+    assert line.startswith("<13>") and line.endswith("heartbeat: alive"), line
+    stamp = line.index(":") - 2  # "<13>Mmm dd HH:MM:SS host …"
+    return f"{line[:stamp]}10:{minute:02d}{line[stamp + 5 :]}"
+
+
+def test_a_lost_heartbeat_is_found_and_cleared_by_the_next() -> None:
+    if shutil.which("logger") is None:
+        missing("util-linux logger")
+    lines = [_heartbeat(0), _heartbeat(5), _heartbeat(40)]  # 35 minutes of silence
+    found = of_rule(detect(lines, tick=False), "system.heartbeat_lost")
+    assert [(f.kind, f.evidence) for f in found] == [("problem", ids(1)), ("clear", ids(2))]
+    # a device that falls silent now: the timer concludes
+    timed = of_rule(detect(lines[:2]), "system.heartbeat_lost")
+    assert [(f.kind, f.evidence) for f in timed] == [("problem", ids(1))]
+
+
 def test_every_builtin_rule_has_a_test_on_real_lines() -> None:
-    tested = {
-        case.rule_id
-        for module in (test_pack_wifi, test_pack_security, test_pack_health, test_pack_wan)
-        for case in module.CASES
-    } | {case.rule_id for case in CASES}
+    tested = (
+        {
+            case.rule_id
+            for module in (test_pack_wifi, test_pack_security, test_pack_health, test_pack_wan)
+            for case in module.CASES
+        }
+        | {case.rule_id for case in CASES}
+        | {"system.heartbeat_lost"}
+    )
     builtin = {rule.id for rule in all_rules()}
     assert builtin - tested == set(), "built-in rules without a test"
     assert tested - builtin == set(), "tests of rules that are not built in"
