@@ -65,6 +65,9 @@ class Settings(BaseSettings):
         "UTC", description="Zone assumed for timestamps that state none (RFC 3164, logread)."
     )
     retention_days: float = Field(7.0, gt=0, description="Events older than this are deleted.")
+    findings_retention_days: float = Field(
+        30.0, gt=0, description="Findings older than this are deleted (alerts are kept)."
+    )
     retention_interval_seconds: float = Field(
         3600.0, gt=0, description="How often the retention job runs."
     )

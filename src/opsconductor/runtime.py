@@ -184,6 +184,7 @@ class Runtime:
                 self.metrics,
                 retention_days=s.retention_days,
                 retention_interval=s.retention_interval_seconds,
+                findings_retention_days=s.findings_retention_days,
             )
         if name in ("agents", "alerts"):
             return self._build_brain(name)

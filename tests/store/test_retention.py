@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from opsconductor.ids import new_ulid
@@ -15,6 +16,7 @@ from opsconductor.messages import Event
 from opsconductor.store import EventFilter, add_events, count_events, delete_events_before
 from opsconductor.store import list_events as list_page
 from opsconductor.store.retention import DAY_SECONDS, retention_loop, run_retention
+from opsconductor.store.tables import findings
 
 Factory = async_sessionmaker[AsyncSession]
 EventMaker = Callable[..., Event]
@@ -81,3 +83,21 @@ async def test_retention_loop_deletes_and_logs(
             await task
     assert "retention deleted 6 events" in caplog.text
     assert await _remaining(factory) == set()
+
+
+async def test_findings_have_their_own_age(factory: Factory) -> None:
+    """Findings go after ``findings_days`` by the receipt time their id carries; alerts stay."""
+    rows = [
+        {"id": new_ulid(NOW - days * DAY_SECONDS), "rule_id": "r", "agent": "system",
+         "domain": "system", "kind": "problem", "device_id": "d", "host": "h",
+         "severity": "info", "title": "t", "summary": "", "fingerprint": "f", "labels": {},
+         "evidence": [], "count": 1, "window_seconds": 0.0, "observed_at": NOW,
+         "detected_at": NOW, "alert_id": None}
+        for days in (40, 31, 29, 1)
+    ]  # fmt: skip
+    async with factory() as session, session.begin():
+        await session.execute(sa.insert(findings), rows)
+    await run_retention(factory, 7.0, now=NOW, findings_days=30.0)
+    async with factory() as session:
+        left = set((await session.execute(sa.select(findings.c.id))).scalars())
+    assert left == {rows[2]["id"], rows[3]["id"]}

@@ -65,12 +65,14 @@ class StoreStage:
         *,
         retention_days: float,
         retention_interval: float,
+        findings_retention_days: float | None = None,
         max_batch: int = 16,
     ) -> None:
         self._bus = bus
         self._sessions = sessions
         self._metrics = metrics
         self._retention = (retention_days, retention_interval)
+        self._findings_retention = findings_retention_days
         self._max_batch = max_batch
         self._subscriptions: list[Subscription] = []
         self._retention_task: asyncio.Task[None] | None = None
@@ -95,7 +97,8 @@ class StoreStage:
         ]
         days, interval = self._retention
         self._retention_task = asyncio.create_task(
-            retention_loop(self._sessions, days, interval), name="retention"
+            retention_loop(self._sessions, days, interval, self._findings_retention),
+            name="retention",
         )
 
     async def stop(self) -> None:
