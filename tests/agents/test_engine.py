@@ -423,11 +423,13 @@ def test_a_late_up_reveals_the_hold_then_clears(
 
 
 def test_repeated_downs_keep_the_first(make_event: EventFactory, make_rule: RuleFactory) -> None:
+    """The hold counts from the first down; later downs while open are evidence too."""
     engine = engine_of(make_rule(**LINK))
-    first = link(make_event, "down", 0)
-    engine.evaluate_batch([first, link(make_event, "down", 200)])
+    first, again = link(make_event, "down", 0), link(make_event, "down", 200)
+    engine.evaluate_batch([first, again])
+    assert engine.tick(RECEIVED_AT + 299) == []  # 300 s hold from the first down, not 500 s
     [held] = engine.tick(RECEIVED_AT + 300)
-    assert held.finding.evidence == [first.id]
+    assert held.finding.evidence == [first.id, again.id]
 
 
 def test_an_up_without_a_down_is_nothing(make_event: EventFactory, make_rule: RuleFactory) -> None:

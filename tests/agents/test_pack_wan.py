@@ -40,7 +40,7 @@ LINES: dict[str, Callable[[Path], list[bytes | str]]] = {
 }
 
 CASES = [
-    Case("wan.iface_down", "wan down, setting up, down", (("problem", (0,)),), {"iface": "wan"}),
+    Case("wan.iface_down", "wan down, setting up, down", (("problem", (0, 2)),), {"iface": "wan"}),
     Case("wan.iface_down", "wan down, up a year later", (("problem", (0,)), ("clear", (1,))),
          {"iface": "wan"}),
     Case("wan.link_down", "tunnel link down", (("problem", (0,)),), {"dev": "ds-wan4"}),

@@ -202,6 +202,12 @@ class Switch(msgspec.Struct, array_like=True):
     down: Memory | None = None
     fired: bool = False
     transitions: list[Mark] = msgspec.field(default_factory=list)
+    repeats: list[Mark] = msgspec.field(default_factory=list)
+    """Further down events while open (before the hold ran out): evidence too, bounded."""
+
+
+MAX_REPEATS = 16
+"""Repeated down events kept as evidence of one open down."""
 
 
 class StateEvaluator(KeyedEvaluator[Switch]):
@@ -227,8 +233,10 @@ class StateEvaluator(KeyedEvaluator[Switch]):
         switch = self.table.get(key) or Switch()
         found: Sequence[Detection] = NOTHING
         if switch.down is None:  # a repeated down keeps the first: the hold counts from it
-            switch.down, switch.fired = subject, False
+            switch.down, switch.fired, switch.repeats = subject, False, []
             found = self._transition(switch, subject)
+        elif not switch.fired and len(switch.repeats) < MAX_REPEATS:
+            switch.repeats.append(subject.mark)
         self.table.put(key, switch)
         return found
 
@@ -243,8 +251,9 @@ class StateEvaluator(KeyedEvaluator[Switch]):
         if switch.fired:
             found.append(self.clear_detection(event, groups))
         elif hold is not None and subject.mark.timestamp - switch.down.mark.timestamp > hold:
-            found += [self._held(switch.down, hold), self.clear_detection(event, groups)]
-        switch.down, switch.fired = None, False
+            held = self._held(switch.down, hold, switch.repeats)
+            found += [held, self.clear_detection(event, groups)]
+        switch.down, switch.fired, switch.repeats = None, False, []
         found.extend(self._transition(switch, subject))
         self.table.put(key, switch)
         return found
@@ -273,8 +282,9 @@ class StateEvaluator(KeyedEvaluator[Switch]):
         )
         return [Detection(finding, reason)]
 
-    def _held(self, down: Memory, hold: float) -> Detection:
-        finding = self.finding(down, "problem", [down.mark], down.mark.received_at + hold)
+    def _held(self, down: Memory, hold: float, repeats: Sequence[Mark]) -> Detection:
+        evidence = [down.mark, *repeats]
+        finding = self.finding(down, "problem", evidence, down.mark.received_at + hold)
         reason = (
             f"down event {down.mark.event_id} not followed by up within {seconds(hold)} s "
             f"for key {self.describe_key(down, self.rule.fingerprint)}"
@@ -293,7 +303,7 @@ class StateEvaluator(KeyedEvaluator[Switch]):
             if down is not None and hold is not None and not switch.fired:
                 if now - down.mark.received_at >= hold:
                     switch.fired = True
-                    found.append(self._held(down, hold))
+                    found.append(self._held(down, hold, switch.repeats))
             elif down is None and not _recent(switch.transitions, now, flap):
                 self.table.pop(key)
         return found
