@@ -82,7 +82,7 @@ def test_sound_for_every_built_in_rule_on_the_real_logs(shared_data: Path) -> No
 
 _WORDS = st.sampled_from(
     ["ab", "cde", "fgh", "x", "ijkl", ".", ".*", "\\d", "?", "+", "|", "(", ")", "(?:", "(?=",
-     "(?P<g>", "{2}", "{0,3}", "[a-c]", "\\."]
+     "(?P<g>", "{2}", "{0,3}", "[a-c]", "\\.", "{", "}", "(?#", "{,2}"]
 )  # fmt: skip
 
 
@@ -97,3 +97,12 @@ def test_sound_on_generated_patterns(words: list[str], text: str) -> None:
     literals = required_literals(pattern)
     if literals is not None and regex.search(text):
         assert may_match(literals, text)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "message"),
+    [("xyz(?#()abc|defgh", "defgh"), ("q{(}abcd)?", "q{"), ("x{[}abcdef]", "x{a")],
+)
+def test_comments_and_literal_braces_give_no_literals(pattern: str, message: str) -> None:
+    assert compile_regex(pattern).search(message)
+    assert required_literals(pattern) is None

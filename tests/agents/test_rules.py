@@ -275,3 +275,16 @@ def test_builtin_packs_hold_valid_rules_with_unique_ids() -> None:
     ids = [rule.id for rules in packs.values() for rule in rules]
     assert len(ids) == len(set(ids))
     assert all(isinstance(rule, Rule) for rules in packs.values() for rule in rules)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"severity": {"le": "bogus"}}, {"severity": {"in": ["err", "nope"]}}, {"facility": "x"}],
+)
+def test_severity_and_facility_operands_must_be_real(fields: dict[str, object]) -> None:
+    document = {
+        "id": "x.codes", "agent": "system", "title": "t", "severity": "info",
+        "kind": "match", "match": {"fields": fields},
+    }  # fmt: skip
+    with pytest.raises(RuleError, match=r"rule 'x.codes': match.fields: (severity|facility)"):
+        parse_rule(document)

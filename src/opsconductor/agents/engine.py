@@ -136,7 +136,13 @@ class RuleEngine:
             if not rule.enabled:
                 continue
             key = state_key(rule)
-            evaluator = evaluator_for(rule, self.agent, self.domains, self.max_keys)
+            try:
+                evaluator = evaluator_for(rule, self.agent, self.domains, self.max_keys)
+            except Exception:  # a rule that cannot run must not stop the others
+                log.exception(
+                    "agent %s: rule %s cannot be evaluated; left out", self.agent, rule.id
+                )
+                continue
             previous = self._evaluators.get(rule.id)
             if previous is not None and self._state_keys.get(rule.id) == key:
                 evaluator.load(previous.dump())

@@ -21,8 +21,9 @@ MIN_LITERAL = 3
 _SPECIAL = frozenset(".^$*+?{}[]\\|()")
 _OPTIONAL = frozenset("*?{")
 _KNOWN_OPENINGS = ("(?:", "(?P<", "(?=", "(?!", "(?<=", "(?<!")
-_UNSURE = re.compile(r"\\[xuUN0-9]|\(\?P=")
-"""Numeric escapes and back-references: the text they stand for is not what is written."""
+_UNSURE = re.compile(r"\\[xuUN0-9]|\(\?P=|\(\?#|(?<!\\)\{(?!\d+(?:,\d*)?\}|,\d+\})")
+"""Numeric escapes and back-references (the text they stand for is not what is written),
+comments (brackets in them are not brackets), and a ``{`` that is not a quantifier."""
 
 
 def _skip_class(text: str, index: int) -> int:

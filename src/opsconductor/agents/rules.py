@@ -176,7 +176,22 @@ def _field_test(name: str, test: Any) -> dict[str, Any]:
                 compile_regex(str(operand))
             except ValueError as exc:
                 raise ValueError(f"{name}.matches: {exc}") from exc
+        elif name in _CODED:
+            _check_codes(name, op, operand)
     return dict(test)
+
+
+_CODED = {"severity": severity_code, "facility": facility_code}
+"""Fields compared by code, whose operands may be names (``err``, ``daemon``)."""
+
+
+def _check_codes(name: str, op: str, operand: Any) -> None:
+    """Every operand of a severity or facility comparison must name a real code."""
+    for item in operand if op in _LIST_OPS else [operand]:
+        try:
+            _CODED[name](item if isinstance(item, int) else str(item))
+        except InputError as exc:
+            raise ValueError(f"{name}.{op}: {exc}") from exc
 
 
 class Threshold(_Strict):
