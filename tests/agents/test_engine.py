@@ -539,3 +539,24 @@ def test_no_rule_admits_most_events_cheaply(
     started = time.perf_counter()
     assert engine.evaluate_batch(noise) == []
     assert (time.perf_counter() - started) / len(noise) < 20e-6
+
+
+def test_a_state_clear_may_use_the_groups_of_the_shared_match(
+    make_event: EventFactory, make_rule: RuleFactory
+) -> None:
+    rule = make_rule(**{
+        **LINK, "id": "wan.shared",
+        "match": {"message": r"interface '(?P<ifname>\w+)'"},
+        "state": {"down": {"message": "is now down"}, "up": {"message": "is now up"},
+                  "hold": "5m"},
+        "clear": {"message": "was removed"},
+    })  # fmt: skip
+    engine = engine_of(rule)
+    down = link(make_event, "down", 0)
+    engine.evaluate(down)
+    [held] = engine.tick(RECEIVED_AT + 300)
+    removed = make_event("Interface 'wan' was removed", at=400, program="netifd", domain="wan")
+    [cleared] = engine.evaluate(removed)
+    assert cleared.finding.kind == "clear"
+    assert cleared.finding.fingerprint == held.finding.fingerprint
+    assert engine.state_size() == 0

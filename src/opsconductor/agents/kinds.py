@@ -228,6 +228,20 @@ class StateEvaluator(KeyedEvaluator[Switch]):
                 return self._up(event, {**shared, **groups})
         return self.clearing(event)
 
+    def clearing(self, event: Event) -> Sequence[Detection]:
+        """A clear finding for a clearing event that also meets the shared ``match`` (whose
+        named groups it may use for the fingerprint); the key's state is forgotten."""
+        clear, common = self.matchers.get("clear"), self.matchers.get("match")
+        if clear is None:
+            return NOTHING
+        shared = {} if common is None else common.match(event)
+        groups = None if shared is None else clear.match(event)
+        if shared is None or groups is None:
+            return NOTHING
+        merged = {**shared, **groups}
+        self.table.pop(self.key_text(event, merged, self.rule.key_fields()))
+        return [self.clear_detection(event, merged)]
+
     def _down(self, subject: Memory) -> Sequence[Detection]:
         key = self.key_of(subject, self.rule.fingerprint)
         switch = self.table.get(key) or Switch()
