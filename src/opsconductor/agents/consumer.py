@@ -5,7 +5,9 @@ PostgreSQL) runs one runner per partition this worker owns; ownership is balance
 live workers with advisory locks (``leases.py``), re-checked every ``REBALANCE_SECONDS``. A
 rule change anywhere (API, ``opsconductor rules load``) is announced on
 ``control.reload.rules``; every agents process reloads its rules from the database and applies
-them to its running engines without a restart.
+them to its running engines without a restart. The timer also compares the rules' version in
+the database, so a change nobody announced (a CLI in embedded mode, a lost message) is picked
+up within ``OPSC_AGENT_TICK_SECONDS``.
 """
 
 from __future__ import annotations
@@ -20,12 +22,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from opsconductor.agents.leases import PartitionLeases
 from opsconductor.agents.packs import builtin_packs
-from opsconductor.agents.repository import enabled_rules, seed_packs
+from opsconductor.agents.repository import enabled_rules, rules_version, seed_packs
 from opsconductor.agents.rules import Rule
 from opsconductor.agents.runner import PartitionRunner
 from opsconductor.bus import subjects
 from opsconductor.bus.protocol import Bus, Delivery, Subscription
 from opsconductor.config import Settings
+from opsconductor.errors import ConfigError
 from opsconductor.ids import new_ulid
 from opsconductor.messages import ControlMessage
 from opsconductor.observability import Metrics
@@ -56,6 +59,7 @@ class AgentStage:
         self._sessions = sessions
         self._metrics = metrics
         self._rules: list[Rule] = []
+        self._version: tuple[int, float, int] | None = None
         self.runners: dict[str, PartitionRunner] = {}
         self._leases: PartitionLeases | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -63,15 +67,20 @@ class AgentStage:
 
     @property
     def partitioned(self) -> bool:
-        """True when partitions are shared out between workers (JetStream + PostgreSQL)."""
-        return self._settings.distributed and self._engine.dialect.name == "postgresql"
+        """True when partitions are shared out between workers (distributed mode)."""
+        return self._settings.distributed
 
     async def start(self) -> None:
-        """Seed and load the rules, take partitions, listen for reloads, start the timers."""
-        await self._load_rules(seed=True)
+        """Listen for reloads, seed and load the rules, take partitions, start the timers."""
+        if self.partitioned and self._engine.dialect.name != "postgresql":
+            raise ConfigError(
+                "distributed agents need PostgreSQL (OPSC_DATABASE_URL): workers share the "
+                "device partitions with its advisory locks"
+            )
         self._control = await self._bus.consume(
             f"{subjects.CONTROL}.reload.>", f"agents-reload-{new_ulid()}", self._on_control
         )
+        await self._load_rules(seed=True)
         if self.partitioned:
             self._leases = PartitionLeases(self._engine, self._settings.agent_partitions)
             await self._leases.open()
@@ -111,7 +120,12 @@ class AgentStage:
             if seed:
                 await seed_packs(session, builtin_packs(), time.time())
                 await session.commit()
+            self._version = await rules_version(session)
             self._rules = await enabled_rules(session)
+
+    async def _rules_changed(self) -> bool:
+        async with self._sessions() as session:
+            return await rules_version(session) != self._version
 
     async def _on_control(self, deliveries: Sequence[Delivery]) -> None:
         kinds = {
@@ -135,15 +149,21 @@ class AgentStage:
         await runner.start()
         self.runners[key] = runner
         self._metrics.partitions_owned.set(len(self.runners))
+        if await self._rules_changed():  # a reload while it started passed it by
+            await self.reload()
 
     async def _rebalance(self) -> None:
-        """Give back partitions beyond the fair share, then take free ones up to it."""
+        """Drop partitions another worker took, give back those beyond the fair share, then
+        take free ones up to it."""
         leases = self._leases
         assert leases is not None
+        for key in [key for key, runner in self.runners.items() if runner.moved]:
+            await self.runners.pop(key).stop(save=False)
+            await leases.release(int(key))
         for partition in await leases.surplus():
-            runner = self.runners.pop(str(partition), None)
-            if runner is not None:
-                await runner.stop()  # saves the state before the lock goes
+            surplus = self.runners.pop(str(partition), None)
+            if surplus is not None:
+                await surplus.stop()  # saves the state before the lock goes
             await leases.release(partition)
             log.info("agents released partition %d", partition)
         for partition in await leases.acquire():
@@ -166,11 +186,11 @@ class AgentStage:
                 await self._step_back()
 
     async def _step_back(self) -> None:
-        """The lease connection failed: the locks may be gone, so stop every runner and
-        rejoin with a fresh connection (another worker may own the partitions by now)."""
+        """The lease connection failed: the locks may be gone and another worker may own the
+        partitions by now, so stop every runner without saving and rejoin afresh."""
         for key in list(self.runners):
             with contextlib.suppress(Exception):
-                await self.runners.pop(key).stop()
+                await self.runners.pop(key).stop(save=False)
         if self._leases is not None:
             with contextlib.suppress(Exception):
                 await self._leases.close()
@@ -179,11 +199,25 @@ class AgentStage:
         self._metrics.partitions_owned.set(0)
 
     async def _tick_loop(self) -> None:
+        interval = self._settings.agent_tick_seconds
         while True:
-            await asyncio.sleep(self._settings.agent_tick_seconds)
+            await asyncio.sleep(interval)
+            try:
+                if await self._rules_changed():
+                    await self.reload()
+            except Exception:
+                log.exception("agents could not check the rules for changes")
             for runner in list(self.runners.values()):
-                try:
-                    await runner.tick(time.time())
-                    await runner.save()
-                except Exception:
-                    log.exception("agent timers of partition %s failed", runner.key)
+                await self._tick(runner, interval)
+
+    async def _tick(self, runner: PartitionRunner, interval: float) -> None:
+        """Run a runner's timers unless it is working through a backlog (then silence is
+        the pipeline's delay, not the device's), and save its state."""
+        now = time.time()
+        pending = self._bus.pending().get(runner.durable, 0)
+        try:
+            if not runner.behind(pending, now, tolerance=max(10.0, 3 * interval)):
+                await runner.tick(now)
+            await runner.save()
+        except Exception:
+            log.exception("agent timers of partition %s failed", runner.key)

@@ -228,3 +228,15 @@ async def enabled_rules(session: AsyncSession) -> list[Rule]:
         except InputError as exc:
             log.warning("stored rule %s is not valid any more, skipped: %s", rule_id, exc)
     return loaded
+
+
+async def rules_version(session: AsyncSession) -> tuple[int, float, int]:
+    """A value that changes with every change of the rules (count, last update, revisions):
+    running agents compare it to notice a change they were not told about."""
+    stmt = sa.select(
+        sa.func.count(),
+        sa.func.coalesce(sa.func.max(rules.c.updated_at), 0.0),
+        sa.func.coalesce(sa.func.sum(rules.c.revision), 0),
+    ).select_from(rules)
+    count, updated, revisions = (await session.execute(stmt)).one()
+    return int(count), float(updated), int(revisions)

@@ -243,6 +243,7 @@ agent_state = sa.Table(
     sa.Column("partition", sa.Text, primary_key=True),
     sa.Column("state", sa.LargeBinary, nullable=False),
     sa.Column("updated_at", sa.Double, nullable=False),
+    sa.Column("epoch", sa.Integer, nullable=False),
 )
 """The agents' windows and timers, saved per partition so a worker that takes a partition over
-(or restarts) continues where the last owner stopped."""
+(or restarts) continues where the last owner stopped; ``epoch`` fences out a former owner."""

@@ -145,6 +145,7 @@ def upgrade() -> None:
         _text("partition"),
         sa.Column("state", sa.LargeBinary, nullable=False),
         _time("updated_at"),
+        sa.Column("epoch", sa.Integer, nullable=False),
         sa.PrimaryKeyConstraint("partition", name="pk_agent_state"),
     )
 
