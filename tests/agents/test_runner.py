@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 
 import pytest
-from conftest import EventFactory, RuleFactory
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from opsconductor.agents.rules import Rule
 from opsconductor.agents.runner import PartitionMoved, PartitionRunner
 from opsconductor.bus.memory import MemoryBus
 from opsconductor.bus.protocol import Delivery
-from opsconductor.messages import EventBatch, Finding, FindingBatch
+from opsconductor.messages import Event, EventBatch, Finding, FindingBatch
 from opsconductor.observability import Metrics
 from opsconductor.store import create_engine, session_factory, upgrade
 
 Sessions = async_sessionmaker[AsyncSession]
+EventFactory = Callable[..., Event]
+RuleFactory = Callable[..., Rule]
 CONSUMER = ("events.>", "agents")
 
 
@@ -58,15 +60,15 @@ async def findings(bus: MemoryBus) -> Findings:
 
 
 @pytest.fixture
-def threshold(make_rule: RuleFactory) -> object:
+def threshold(make_rule: RuleFactory) -> Rule:
     return make_rule(
         kind="threshold", match={"program": "dropbear", "message": "bad password"},
         threshold={"count": 4, "window": "10m"},
     )  # fmt: skip
 
 
-def runner_of(bus: MemoryBus, sessions: Sessions, rules: Sequence[object]) -> PartitionRunner:
-    return PartitionRunner("p0", CONSUMER, bus, sessions, Metrics(), rules)  # type: ignore[arg-type]
+def runner_of(bus: MemoryBus, sessions: Sessions, rules: Sequence[Rule]) -> PartitionRunner:
+    return PartitionRunner("p0", CONSUMER, bus, sessions, Metrics(), rules)
 
 
 def batch(make_event: EventFactory, batch_id: str, times: Sequence[float]) -> Delivery:
@@ -84,7 +86,7 @@ async def settle(findings: Findings, count: int) -> list[Finding]:
 
 async def test_state_carries_over_to_the_next_owner(
     bus: MemoryBus, sessions: Sessions, findings: Findings, make_event: EventFactory,
-    threshold: object,
+    threshold: Rule,
 ) -> None:  # fmt: skip
     first = runner_of(bus, sessions, [threshold])
     await first.start()
@@ -100,7 +102,7 @@ async def test_state_carries_over_to_the_next_owner(
 
 async def test_a_redelivered_batch_is_not_counted_twice(
     bus: MemoryBus, sessions: Sessions, findings: Findings, make_event: EventFactory,
-    threshold: object,
+    threshold: Rule,
 ) -> None:  # fmt: skip
     first = runner_of(bus, sessions, [threshold])
     await first.start()
@@ -118,7 +120,7 @@ async def test_a_redelivered_batch_is_not_counted_twice(
 
 
 async def test_a_former_owner_is_fenced_out(
-    bus: MemoryBus, sessions: Sessions, make_event: EventFactory, threshold: object
+    bus: MemoryBus, sessions: Sessions, make_event: EventFactory, threshold: Rule
 ) -> None:
     stale = runner_of(bus, sessions, [threshold])
     await stale.start()
@@ -135,7 +137,7 @@ async def test_a_former_owner_is_fenced_out(
 
 
 def test_timers_wait_while_a_backlog_is_old(
-    bus: MemoryBus, sessions: Sessions, threshold: object
+    bus: MemoryBus, sessions: Sessions, threshold: Rule
 ) -> None:
     runner = runner_of(bus, sessions, [threshold])
     runner.newest_received = 1000.0
