@@ -4,6 +4,8 @@ deployments), and agent state survives a worker's death in distributed mode."""
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -164,3 +166,29 @@ async def test_threshold_survives_the_death_of_its_agent_worker(
             assert alert["occurrences"] == 1
     finally:
         stages.stop_all()
+
+
+async def test_rules_loaded_from_the_command_line_reach_running_agents(
+    product: Runtime, api: httpx.AsyncClient, stack_env: dict[str, str], tmp_path: Path
+) -> None:
+    """`opsconductor rules load` in another process: announced on the bus in distributed
+    mode, noticed by the agents' check of the rules' version in embedded mode."""
+    rules = tmp_path / "cli-rule.yaml"
+    rules.write_text(
+        "id: test.cli\nagent: system\ntitle: 'CLI rule {n}'\nseverity: minor\nkind: match\n"
+        "match: {message: 'opsc-cli-(?P<n>\\d+)'}\nfingerprint: [device_id, n]\n"
+    )
+    before = await _reloads(api)
+    env = {**os.environ, **stack_env}
+    loaded = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "opsconductor", "rules", "load", str(rules),
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, errors = await asyncio.wait_for(loaded.communicate(), 120)
+    assert loaded.returncode == 0, errors
+    deadline = time.monotonic() + 20
+    while await _reloads(api) <= before:
+        assert time.monotonic() < deadline, "the agents did not reload"
+        await asyncio.sleep(0.1)
+    await _send(api, "opsc-cli-7")
+    await _wait_alert(api, "test.cli", "CLI rule 7")
