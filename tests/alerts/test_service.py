@@ -327,3 +327,24 @@ async def test_two_engines_racing_on_a_new_fingerprint_make_one_alert(
     (alert,) = await rows(sessions, alerts)
     assert alert.occurrences == 7
     assert len(await rows(sessions, findings)) == 7
+
+
+async def test_a_flapping_alert_is_released_without_notifying(
+    sessions: Sessions, engine: AlertEngine, make: Maker
+) -> None:
+    silence = parse_silence({
+        "id": "s-flap", "starts_at": T0, "ends_at": T0 + 1000,
+        "matchers": [{"label": "src", "op": "=", "value": "10.0.0.4"}],
+    })  # fmt: skip
+    held = Suppressor([silence])
+    for step in range(8):  # problem, clear, problem, … : more than 6 changes in the window
+        await apply(sessions, engine, [make(4, "clear" if step % 2 else "problem")], T0 + step, held)
+    await apply(sessions, engine, [make(4)], T0 + 9, held)
+    (alert,) = await rows(sessions, alerts)
+    assert alert.flapping and alert.status == "firing" and alert.suppressed_by == "silence:s-flap"
+    async with sessions() as session:
+        released = await release_suppressions(session, T0 + 1000, held)
+        await session.commit()
+    assert [(c.change, c.notify) for c in released] == []
+    (alert,) = await rows(sessions, alerts)
+    assert alert.suppressed_by == ""

@@ -12,7 +12,8 @@ Outcomes
                 ``critical``) each time N further repeats have arrived, i.e. when
                 ``(occurrences - 1) % N == 0``.
     REOPENED    a problem finding for a resolved alert: firing again, ``occurrences`` + 1,
-                ``resolved_at`` cleared, severity back to the finding's (escalation restarts).
+                ``resolved_at`` cleared, severity back to the finding's (escalation then goes on
+                counting the alert's occurrences: it rises when ``(occurrences - 1) % N == 0``).
     CLEARED     a clear finding for a firing alert: resolved, ``resolved_at`` = now.
     IGNORED     a clear finding for an alert that is resolved or does not exist; the state is
                 returned unchanged (``None`` when there is no alert).

@@ -235,7 +235,7 @@ async def release_suppressions(
 ) -> list[AlertChange]:
     """Re-check every alert marked suppressed. Where the mark no longer holds it is lifted
     (history ``unsuppressed``) and a still-firing alert is announced: change ``unsuppressed``
-    with ``notify`` true. Where another silence or window now holds it, the mark moves
+    with ``notify`` true (false while it flaps: flapping alerts never notify). Where another silence or window now holds it, the mark moves
     (history and change ``suppressed``, no notification)."""
     changes = []
     entries = []
@@ -243,7 +243,7 @@ async def release_suppressions(
         holder = suppressor.suppressed_by(row_labels(row), now)
         if holder == row.suppressed_by:
             continue
-        notify = not holder and row.status == FIRING
+        notify = not holder and row.status == FIRING and not row.flapping
         values: dict[str, Any] = {"suppressed_by": holder, "updated_at": now}
         if notify:
             values["last_notified_at"] = now
