@@ -338,7 +338,8 @@ async def test_a_flapping_alert_is_released_without_notifying(
     })  # fmt: skip
     held = Suppressor([silence])
     for step in range(8):  # problem, clear, problem, … : more than 6 changes in the window
-        await apply(sessions, engine, [make(4, "clear" if step % 2 else "problem")], T0 + step, held)
+        kind = "clear" if step % 2 else "problem"
+        await apply(sessions, engine, [make(4, kind)], T0 + step, held)
     await apply(sessions, engine, [make(4)], T0 + 9, held)
     (alert,) = await rows(sessions, alerts)
     assert alert.flapping and alert.status == "firing" and alert.suppressed_by == "silence:s-flap"

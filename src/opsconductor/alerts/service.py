@@ -234,9 +234,9 @@ async def release_suppressions(
     session: AsyncSession, now: float, suppressor: Suppressor
 ) -> list[AlertChange]:
     """Re-check every alert marked suppressed. Where the mark no longer holds it is lifted
-    (history ``unsuppressed``) and a still-firing alert is announced: change ``unsuppressed``
-    with ``notify`` true (false while it flaps: flapping alerts never notify). Where another silence or window now holds it, the mark moves
-    (history and change ``suppressed``, no notification)."""
+    (history ``unsuppressed``) and a still-firing alert that does not flap is announced:
+    change ``unsuppressed`` with ``notify`` true. Where another silence or window now holds
+    it, the mark moves (history and change ``suppressed``, no notification)."""
     changes = []
     entries = []
     for row in await repo.suppressed_alerts(session):
