@@ -26,7 +26,7 @@ from opsconductor.agents.repository import enabled_rules
 from opsconductor.agents.rules import Rule
 from opsconductor.alerts.decision import Policy
 from opsconductor.alerts.loading import load_suppressor
-from opsconductor.alerts.service import AlertEngine, release_suppressions
+from opsconductor.alerts.service import AlertEngine, recorded_changes, release_suppressions
 from opsconductor.alerts.suppression import Suppressor
 from opsconductor.bus import subjects
 from opsconductor.bus.protocol import Bus, Delivery, Subscription
@@ -112,6 +112,12 @@ class AlertStage:
         started = time.perf_counter()
         async with self._sessions() as session:
             changes = await self._engine.process(session, findings, time.time(), self._suppressor)
+            if any(delivery.redelivered for delivery in deliveries):
+                # The first attempt may have committed and died before publishing: publish
+                # what the stored findings did again, with the ids it was published with.
+                fresh = {change.id for change in changes}
+                recorded = await recorded_changes(session, findings)
+                changes += [change for change in recorded if change.id not in fresh]
             await session.commit()
         origin = ",".join(d.message.id for d in deliveries if isinstance(d.message, FindingBatch))
         await self.publish(changes, origin)

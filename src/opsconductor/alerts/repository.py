@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsconductor.alerts.decision import AlertState
 from opsconductor.messages import Finding
-from opsconductor.store.tables import alerts, as_columns, findings
+from opsconductor.store.tables import alert_history, alerts, as_columns, findings
 
 _json = msgspec.json.Encoder().encode
 _SQLITE_CHUNK = 500  # 18 columns a row: well under SQLite's 32766 parameters
@@ -247,3 +247,22 @@ async def update_alert(session: AsyncSession, alert_id: str, **values: Any) -> A
     """Set ``values`` on the alert; its row afterwards, or ``None`` when there is no such alert."""
     stmt = sa.update(alerts).where(alerts.c.id == alert_id).values(**values).returning(alerts)
     return (await session.execute(stmt)).first()
+
+
+async def history_of_findings(session: AsyncSession, finding_ids: Sequence[str]) -> list[Any]:
+    """History rows caused by ``finding_ids`` (oldest first), each with its alert's
+    ``fingerprint``, ``occurrences``, ``rule_id``, ``device_id``, ``title``,
+    ``suppressed_by`` and ``last_notified_at``."""
+    if not finding_ids:
+        return []
+    h, a = alert_history.c, alerts.c
+    columns = (h.alert_id, h.at, h.change, h.status, h.severity, h.finding_id, a.fingerprint,
+               a.occurrences, a.rule_id, a.device_id, a.title, a.suppressed_by,
+               a.last_notified_at)  # fmt: skip
+    stmt = (
+        sa.select(*columns)
+        .join(alerts, a.id == h.alert_id)
+        .where(h.finding_id.in_(list(finding_ids)))
+        .order_by(h.id)
+    )
+    return list(await session.execute(stmt))

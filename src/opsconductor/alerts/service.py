@@ -40,6 +40,7 @@ __all__ = [
     "acknowledge",
     "assign",
     "comment",
+    "recorded_changes",
     "release_suppressions",
     "resolve",
     "unacknowledge",
@@ -256,3 +257,24 @@ async def release_suppressions(
             changes.append(row_change(after, change, now, notify))
     await repo.insert_history(session, entries)
     return changes
+
+
+async def recorded_changes(session: AsyncSession, findings: Sequence[Finding]) -> list[AlertChange]:
+    """The changes already-stored ``findings`` made, rebuilt from the alert history, with the
+    ids they were first published with: what a redelivered batch publishes again, since the
+    first attempt may have committed and then died before publishing. ``occurrences`` and
+    ``suppressed_by`` are the alert's as it is now; ``notify`` holds if the alert's last
+    notification is that change's."""
+    by_id = {finding.id: finding for finding in findings}
+    rows = await repo.history_of_findings(session, list(by_id))
+    return [_recorded(by_id[row.finding_id], row) for row in rows]
+
+
+def _recorded(finding: Finding, row: Any) -> AlertChange:
+    return AlertChange(
+        id=change_id(finding, row.change), alert_id=row.alert_id, fingerprint=row.fingerprint,
+        change=row.change, status=row.status, severity=row.severity,
+        occurrences=row.occurrences, rule_id=row.rule_id, device_id=row.device_id,
+        title=row.title, at=row.at, notify=row.last_notified_at == row.at,
+        suppressed_by=row.suppressed_by, finding_id=finding.id,
+    )  # fmt: skip
