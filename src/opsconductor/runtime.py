@@ -59,6 +59,8 @@ class Runtime:
     engine: AsyncEngine | None = None
     sessions: async_sessionmaker[AsyncSession] | None = None
     running: dict[str, Stage] = field(default_factory=dict)
+    #: shared by the alert engine and the API's alert actions on SQLite (see AppContext)
+    alert_lock: asyncio.Lock | None = None
     http_url: str | None = None
     _server: uvicorn.Server | None = None
     _server_task: asyncio.Task[None] | None = None
@@ -91,6 +93,8 @@ class Runtime:
                 await upgrade(url)
             self.engine = create_engine(url)
             self.sessions = session_factory(self.engine)
+            if self.engine.dialect.name == "sqlite":
+                self.alert_lock = asyncio.Lock()
         for name in self.stages:
             if name != "api":
                 stage = self._build(name)
@@ -199,13 +203,16 @@ class Runtime:
             return AgentStage(self.settings, self.bus, self.engine, self.sessions, self.metrics)
         from opsconductor.alerts.consumer import AlertStage
 
-        return AlertStage(self.settings, self.bus, self.sessions, self.metrics)
+        return AlertStage(
+            self.settings, self.bus, self.sessions, self.metrics, write_lock=self.alert_lock
+        )
 
     async def _start_http(self) -> None:
         if not self.settings.http_port:
             return
         assert self.bus is not None
         context = AppContext(self.settings, self.bus, self.metrics, self.engine, self.sessions)
+        context.alert_lock = self.alert_lock
         app = create_app(context, full="api" in self.stages)
         config = uvicorn.Config(
             app,

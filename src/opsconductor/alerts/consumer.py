@@ -52,8 +52,10 @@ class AlertStage:
         bus: Bus,
         sessions: async_sessionmaker[AsyncSession],
         metrics: Metrics,
+        write_lock: asyncio.Lock | None = None,
     ) -> None:
         self._settings = settings
+        self._write_lock = write_lock or asyncio.Lock()
         self._bus = bus
         self._sessions = sessions
         self._metrics = metrics
@@ -110,7 +112,7 @@ class AlertStage:
         if not findings:
             return
         started = time.perf_counter()
-        async with self._sessions() as session:
+        async with self._write_lock, self._sessions() as session:
             changes = await self._engine.process(session, findings, time.time(), self._suppressor)
             if any(delivery.redelivered for delivery in deliveries):
                 # The first attempt may have committed and died before publishing: publish
@@ -140,7 +142,7 @@ class AlertStage:
     async def release(self) -> None:
         """Lift the marks of suppressions that ended; re-notify what still fires."""
         now = time.time()
-        async with self._sessions() as session:
+        async with self._write_lock, self._sessions() as session:
             changes = await release_suppressions(session, now, self._suppressor)
             await session.commit()
         if changes:

@@ -7,6 +7,7 @@ published on ``alerts.<change>`` and the alert is returned with its history.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated
@@ -164,13 +165,14 @@ async def _act(
     session: AsyncSession, context: AppContext, alert_id: str, action: Action
 ) -> AlertDetail:
     """Apply ``action`` to a known alert, commit, publish its change, answer the alert."""
-    if await queries.get_alert(session, alert_id) is None:
-        raise HTTPException(404, f"no alert {alert_id!r}")
-    change = await action(time.time())
-    if change is None:
-        raise HTTPException(404, f"no alert {alert_id!r}")
-    detail = await _detail(session, alert_id)
-    await session.commit()
+    async with context.alert_lock or contextlib.nullcontext():
+        if await queries.get_alert(session, alert_id) is None:
+            raise HTTPException(404, f"no alert {alert_id!r}")
+        change = await action(time.time())
+        if change is None:
+            raise HTTPException(404, f"no alert {alert_id!r}")
+        detail = await _detail(session, alert_id)
+        await session.commit()
     await publish_alert_change(context, change)
     return detail
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -23,3 +24,7 @@ class AppContext:
     sessions: async_sessionmaker[AsyncSession] | None = None
     #: name → readiness probe of each stage running in this process
     probes: dict[str, Callable[[], Awaitable[bool]]] = field(default_factory=dict)
+    #: taken around every write to alerts in this process (embedded mode: SQLite does not
+    #: lock the rows an alert decision reads, so operators' actions and the alert engine
+    #: take turns here; PostgreSQL locks the rows and this stays ``None``)
+    alert_lock: asyncio.Lock | None = None
