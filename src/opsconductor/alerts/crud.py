@@ -9,17 +9,16 @@ Every function runs in the caller's transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsconductor.ids import new_ulid
-from opsconductor.store.pagination import Page, check_limit, decode_id_cursor, encode_id_cursor
+from opsconductor.store.pagination import Page, newest_first, row_as
 from opsconductor.store.tables import maintenance_windows, silences
 
 SilenceState = Literal["active", "pending", "expired"]
-R = TypeVar("R")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,31 +77,6 @@ class WindowValues:
     comment: str
 
 
-def _build(kind: type[R], row: sa.Row[Any]) -> R:
-    mapping = row._mapping
-    return kind(**{f.name: mapping[f.name] for f in fields(kind)})  # type: ignore[arg-type]
-
-
-async def _page(
-    session: AsyncSession,
-    table: sa.Table,
-    kind: type[R],
-    conditions: list[sa.ColumnElement[bool]],
-    cursor: str | None,
-    limit: int,
-) -> Page[R]:
-    check_limit(limit)
-    stmt = sa.select(table).where(*conditions).order_by(table.c.id.desc()).limit(limit + 1)
-    if cursor is not None:
-        stmt = stmt.where(table.c.id < decode_id_cursor(cursor))
-    rows = list(await session.execute(stmt))
-    next_cursor = None
-    if len(rows) > limit:
-        del rows[limit:]
-        next_cursor = encode_id_cursor(rows[-1].id)
-    return Page([_build(kind, row) for row in rows], next_cursor)
-
-
 def _silence_state(state: SilenceState, now: float) -> list[sa.ColumnElement[bool]]:
     c = silences.c
     if state == "pending":
@@ -122,14 +96,14 @@ async def list_silences(
 ) -> Page[SilenceRow]:
     """Silences newest first, only those in ``state`` at ``now`` when given."""
     conditions = [] if state is None else _silence_state(state, now)
-    return await _page(session, silences, SilenceRow, conditions, cursor, limit)
+    return await newest_first(session, silences, SilenceRow, conditions, cursor, limit)
 
 
 async def get_silence(session: AsyncSession, silence_id: str) -> SilenceRow | None:
     """The silence with ``silence_id``, or ``None``."""
     stmt = sa.select(silences).where(silences.c.id == silence_id)
     row = (await session.execute(stmt)).first()
-    return None if row is None else _build(SilenceRow, row)
+    return None if row is None else row_as(SilenceRow, row)
 
 
 async def create_silence(
@@ -167,7 +141,7 @@ async def update_silence(
         .returning(*silences.c)
     )
     row = (await session.execute(stmt)).first()
-    return None if row is None else _build(SilenceRow, row)
+    return None if row is None else row_as(SilenceRow, row)
 
 
 async def expire_silence(
@@ -188,7 +162,7 @@ async def expire_silence(
         .returning(*silences.c)
     )
     row = (await session.execute(stmt)).one()
-    return _build(SilenceRow, row), True
+    return row_as(SilenceRow, row), True
 
 
 async def list_windows(
@@ -197,14 +171,14 @@ async def list_windows(
     """Maintenance windows newest first, only enabled (or disabled) ones when asked."""
     c = maintenance_windows.c
     conditions = [] if enabled is None else [c.enabled == enabled]
-    return await _page(session, maintenance_windows, WindowRow, conditions, cursor, limit)
+    return await newest_first(session, maintenance_windows, WindowRow, conditions, cursor, limit)
 
 
 async def get_window(session: AsyncSession, window_id: str) -> WindowRow | None:
     """The maintenance window with ``window_id``, or ``None``."""
     stmt = sa.select(maintenance_windows).where(maintenance_windows.c.id == window_id)
     row = (await session.execute(stmt)).first()
-    return None if row is None else _build(WindowRow, row)
+    return None if row is None else row_as(WindowRow, row)
 
 
 async def create_window(
@@ -237,7 +211,7 @@ async def update_window(
         .returning(*maintenance_windows.c)
     )
     row = (await session.execute(stmt)).first()
-    return None if row is None else _build(WindowRow, row)
+    return None if row is None else row_as(WindowRow, row)
 
 
 async def delete_window(session: AsyncSession, window_id: str) -> bool:

@@ -8,19 +8,18 @@ alert's ``history`` is every change kept in ``alert_history``, oldest first.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsconductor.ids import ulid_floor
 from opsconductor.messages import Event
-from opsconductor.store.pagination import Page, check_limit, decode_id_cursor, encode_id_cursor
+from opsconductor.store.pagination import Page, newest_first, row_as
 from opsconductor.store.tables import alert_history, alerts, events, findings
 
 _EVIDENCE_CHUNK = 500
-R = TypeVar("R")
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,11 +135,6 @@ class AlertFilter:
     until: float | None = None
 
 
-def _build(kind: type[R], row: sa.Row[Any]) -> R:
-    mapping = row._mapping
-    return kind(**{f.name: mapping[f.name] for f in fields(kind)})  # type: ignore[arg-type]
-
-
 def _equal(pairs: Sequence[tuple[sa.ColumnElement[Any], Any]]) -> list[sa.ColumnElement[bool]]:
     return [column == value for column, value in pairs if value is not None]
 
@@ -197,37 +191,19 @@ def _alert_conditions(flt: AlertFilter) -> list[sa.ColumnElement[bool]]:
     return found
 
 
-async def _page(
-    session: AsyncSession,
-    table: sa.Table,
-    kind: type[R],
-    conditions: list[sa.ColumnElement[bool]],
-    cursor: str | None,
-    limit: int,
-) -> Page[R]:
-    """One keyset page of ``table`` newest first by id."""
-    check_limit(limit)
-    stmt = sa.select(table).where(*conditions).order_by(table.c.id.desc()).limit(limit + 1)
-    if cursor is not None:
-        stmt = stmt.where(table.c.id < decode_id_cursor(cursor))
-    rows = list(await session.execute(stmt))
-    if len(rows) <= limit:
-        return Page([_build(kind, row) for row in rows], None)
-    del rows[limit:]
-    return Page([_build(kind, row) for row in rows], encode_id_cursor(rows[-1].id))
-
-
 async def list_findings(
     session: AsyncSession, flt: FindingFilter, *, cursor: str | None, limit: int
 ) -> Page[FindingRow]:
     """Findings matching ``flt``, newest first (bad cursor or limit: ``InputError``)."""
-    return await _page(session, findings, FindingRow, _finding_conditions(flt), cursor, limit)
+    return await newest_first(
+        session, findings, FindingRow, _finding_conditions(flt), cursor, limit
+    )
 
 
 async def get_finding(session: AsyncSession, finding_id: str) -> FindingRow | None:
     """The finding with ``finding_id``, or ``None``."""
     row = (await session.execute(sa.select(findings).where(findings.c.id == finding_id))).first()
-    return None if row is None else _build(FindingRow, row)
+    return None if row is None else row_as(FindingRow, row)
 
 
 async def finding_events(session: AsyncSession, finding: FindingRow) -> list[Event]:
@@ -245,13 +221,13 @@ async def list_alerts(
     session: AsyncSession, flt: AlertFilter, *, cursor: str | None, limit: int
 ) -> Page[AlertRow]:
     """Alerts matching ``flt``, newest first (bad cursor or limit: ``InputError``)."""
-    return await _page(session, alerts, AlertRow, _alert_conditions(flt), cursor, limit)
+    return await newest_first(session, alerts, AlertRow, _alert_conditions(flt), cursor, limit)
 
 
 async def get_alert(session: AsyncSession, alert_id: str) -> AlertRow | None:
     """The alert with ``alert_id``, or ``None``."""
     row = (await session.execute(sa.select(alerts).where(alerts.c.id == alert_id))).first()
-    return None if row is None else _build(AlertRow, row)
+    return None if row is None else row_as(AlertRow, row)
 
 
 async def alert_history_of(session: AsyncSession, alert_id: str) -> list[HistoryRow]:
@@ -261,4 +237,4 @@ async def alert_history_of(session: AsyncSession, alert_id: str) -> list[History
         .where(alert_history.c.alert_id == alert_id)
         .order_by(alert_history.c.id)
     )
-    return [_build(HistoryRow, row) for row in await session.execute(stmt)]
+    return [row_as(HistoryRow, row) for row in await session.execute(stmt)]

@@ -10,10 +10,13 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from typing import Any, Generic, TypeVar
 
 import msgspec
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsconductor.errors import InputError
 
@@ -78,3 +81,29 @@ def decode_text_cursor(cursor: str) -> tuple[str, str]:
     key = _decode(cursor, tuple[str, str])
     assert isinstance(key, tuple)
     return key[0], key[1]
+
+
+def row_as(kind: type[T], row: sa.Row[Any]) -> T:
+    """A row as the dataclass ``kind`` (its fields named like the row's columns)."""
+    mapping = row._mapping
+    return kind(**{f.name: mapping[f.name] for f in fields(kind)})  # type: ignore[arg-type]
+
+
+async def newest_first(
+    session: AsyncSession,
+    table: sa.Table,
+    kind: type[T],
+    conditions: Sequence[sa.ColumnElement[bool]],
+    cursor: str | None,
+    limit: int,
+) -> Page[T]:
+    """One keyset page of ``table`` (ULID ``id``) newest first, rows as ``kind``."""
+    check_limit(limit)
+    stmt = sa.select(table).where(*conditions).order_by(table.c.id.desc()).limit(limit + 1)
+    if cursor is not None:
+        stmt = stmt.where(table.c.id < decode_id_cursor(cursor))
+    rows = list(await session.execute(stmt))
+    if len(rows) <= limit:
+        return Page([row_as(kind, row) for row in rows], None)
+    del rows[limit:]
+    return Page([row_as(kind, row) for row in rows], encode_id_cursor(rows[-1].id))
