@@ -1,6 +1,7 @@
 """Health and WAN rules on output captured from the real programs, where the shared sample
 has no such line: the Linux kernel (a real segfault, a real OOM kill in a memory cgroup),
-coreutils on a full device, busybox udhcpc without a DHCP server, and the kernel's netfilter
+coreutils on a full device, hostapd without a wireless driver, busybox udhcpc without a DHCP
+server, and the kernel's netfilter
 log of an nftables rule written the way OpenWrt's fw4 writes it (the last two in a network
 namespace of their own).
 
@@ -34,14 +35,29 @@ def _dmesg() -> list[str]:
     return done.stdout.splitlines()
 
 
-def _kernel_lines(after: int, *needles: str) -> list[str]:
-    """Kernel messages printed after the ``after``-th dmesg line, holding any of ``needles``,
-    in the form ``logread`` gives them (``kern.* kernel: [uptime] text``)."""
-    found = [line for line in _dmesg()[after:] if any(n in line for n in needles)]
+def _stamp(line: str) -> float:
+    """The uptime a dmesg line starts with (``[ 4565.057881] …``)."""
+    try:
+        return float(line[1 : line.index("]")])
+    except ValueError:
+        return 0.0
+
+
+def _now_in_kernel_log() -> float:
+    """The stamp of the kernel's latest message: what comes later is new. (The log is a ring:
+    counting lines would break once it wraps.)"""
+    lines = _dmesg()
+    return _stamp(lines[-1]) if lines else 0.0
+
+
+def _kernel_lines(after: float, *needles: str) -> list[str]:
+    """Kernel messages stamped after ``after`` holding any of ``needles``, in the form
+    ``logread`` gives them (``kern.* kernel: [uptime] text``)."""
+    found = [line for line in _dmesg() if _stamp(line) > after and any(n in line for n in needles)]
     return [f"{STAMP} kern.info kernel: {line}" for line in found]
 
 
-def _wait_kernel_lines(after: int, *needles: str) -> list[str]:
+def _wait_kernel_lines(after: float, *needles: str) -> list[str]:
     for _ in range(50):
         found = _kernel_lines(after, *needles)
         if found:
@@ -51,7 +67,7 @@ def _wait_kernel_lines(after: int, *needles: str) -> list[str]:
 
 
 def test_a_real_segfault() -> None:
-    before = len(_dmesg())
+    before = _now_in_kernel_log()
     crashed = subprocess.run(
         [sys.executable, "-c", "import ctypes; ctypes.string_at(0)"],
         capture_output=True,
@@ -84,7 +100,7 @@ def memory_cgroup() -> Iterator[Path]:
 
 
 def test_a_real_oom_kill(memory_cgroup: Path) -> None:
-    before = len(_dmesg())
+    before = _now_in_kernel_log()
     hog = (
         f"import os; open({str(memory_cgroup / 'cgroup.procs')!r}, 'w').write(str(os.getpid()));"
         "x = [bytearray(1 << 20) for _ in range(400)]"
@@ -184,7 +200,7 @@ def _syn_flood(namespace: str, count: int) -> None:
 
 
 def test_a_real_firewall_flood(firewalled: str) -> None:
-    before = len(_dmesg())
+    before = _now_in_kernel_log()
     _syn_flood(firewalled, 25)
     time.sleep(0.2)
     lines = _kernel_lines(before, "drop wan in: ")
@@ -193,3 +209,19 @@ def test_a_real_firewall_flood(firewalled: str) -> None:
     assert len(found) == 1
     assert found[0].labels["src"] == "203.0.113.66"
     assert found[0].count == 20
+
+
+def test_a_real_hostapd_that_cannot_bring_its_ap_up(tmp_path: Path) -> None:
+    """hostapd on a machine without a wireless driver: the interface goes to DISABLED."""
+    if shutil.which("hostapd") is None:
+        missing("hostapd")
+    config = tmp_path / "hostapd.conf"
+    config.write_text("interface=wlan0\ndriver=nl80211\nssid=opsc\nhw_mode=g\nchannel=6\n")
+    ran = subprocess.run(
+        ["hostapd", str(config)], capture_output=True, text=True, timeout=30, check=False
+    )
+    output = [line.strip() for line in ran.stdout.splitlines() if line.strip()]
+    assert "wlan0: AP-DISABLED" in output, output
+    lines = [f"{STAMP} daemon.notice hostapd: {line}" for line in output]
+    found = of_rule(problems(detect(lines)), "wifi.ap_disabled")
+    assert [f.labels["iface"] for f in found] == ["wlan0"] * len(found) and found
