@@ -97,8 +97,10 @@ class HistoryRow:
 class FindingFilter:
     """Conditions of a finding listing; ``None`` means "any".
 
-    ``since``/``until`` bound the detection time (``since <= detected < until``), a range of
-    the id; ``severity`` admits any of the given levels.
+    ``since``/``until`` bound the time the finding's last evidence event was received (the
+    time its id carries: a range of the id, no index of its own) — for a live pipeline that
+    is the detection time within the pipeline's delay; ``severity`` admits any of the given
+    levels.
     """
 
     device_id: str | None = None

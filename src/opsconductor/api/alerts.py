@@ -78,7 +78,8 @@ async def list_findings(
     cursor: Cursor = None,
     limit: Limit = 100,
 ) -> FindingPage:
-    """Findings matching every given filter; ``since``/``until`` bound the detection time."""
+    """Findings matching every given filter; ``since``/``until`` bound when the finding's last
+    evidence event was received (for a live pipeline: its detection time, within the delay)."""
     kinds = _choices(kind, FINDING_KINDS, "kind")
     flt = queries.FindingFilter(
         device_id=device,
