@@ -54,6 +54,9 @@ class Runtime:
     settings: Settings
     stages: tuple[str, ...] = STAGES
     migrate: bool = True
+    #: whether the agents keep their state in the database (not for a one-off replay run
+    #: beside a running product, which must not take the product's state over)
+    agent_state: bool = True
     metrics: Metrics = field(default_factory=Metrics)
     bus: Bus | None = None
     engine: AsyncEngine | None = None
@@ -200,7 +203,14 @@ class Runtime:
         if name == "agents":
             from opsconductor.agents.consumer import AgentStage
 
-            return AgentStage(self.settings, self.bus, self.engine, self.sessions, self.metrics)
+            return AgentStage(
+                self.settings,
+                self.bus,
+                self.engine,
+                self.sessions,
+                self.metrics,
+                keep_state=self.agent_state,
+            )
         from opsconductor.alerts.consumer import AlertStage
 
         return AlertStage(

@@ -192,3 +192,25 @@ async def test_rules_loaded_from_the_command_line_reach_running_agents(
         await asyncio.sleep(0.1)
     await _send(api, "opsc-cli-7")
     await _wait_alert(api, "test.cli", "CLI rule 7")
+
+
+@pytest.mark.parametrize("deployment", ["embedded"], indirect=True)
+async def test_a_replay_beside_the_running_product_leaves_its_agents_alone(
+    product: Runtime, api: httpx.AsyncClient, stack_env: dict[str, str], tmp_path: Path
+) -> None:
+    """`opsconductor replay` runs its own stages on the same database: its findings and
+    alerts land there, and the running product's agents keep their state and keep working."""
+    await _change_rule(api, "POST", "/api/v1/rules", PROBE_RULE)
+    log = tmp_path / "replayed.log"
+    log.write_text("<13>Dec  2 10:00:00 r9 probe: opsc-probe-41\n")
+    replay = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "opsconductor", "replay", str(log),
+        env={**os.environ, **stack_env, "OPSC_HTTP_PORT": "0"},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, errors = await asyncio.wait_for(replay.communicate(), 120)
+    assert replay.returncode == 0, errors
+    await _wait_alert(api, "test.probe", "Probe 41 seen")
+    await asyncio.sleep(2 * float(stack_env.get("OPSC_AGENT_TICK_SECONDS", "5")))
+    await _send(api, "opsc-probe-42")
+    await _wait_alert(api, "test.probe", "Probe 42 seen")

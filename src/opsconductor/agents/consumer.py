@@ -52,8 +52,11 @@ class AgentStage:
         engine: AsyncEngine,
         sessions: async_sessionmaker[AsyncSession],
         metrics: Metrics,
+        *,
+        keep_state: bool = True,
     ) -> None:
         self._settings = settings
+        self._keep_state = keep_state
         self._bus = bus
         self._engine = engine
         self._sessions = sessions
@@ -145,6 +148,7 @@ class AgentStage:
             self._metrics,
             self._rules,
             save_each_batch=self.partitioned,
+            keep_state=self._keep_state,
         )
         await runner.start()
         self.runners[key] = runner

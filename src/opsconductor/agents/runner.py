@@ -64,8 +64,10 @@ class PartitionRunner:
         rules: Sequence[Rule],
         *,
         save_each_batch: bool = True,
+        keep_state: bool = True,
     ) -> None:
         self.key = key
+        self._keep_state = keep_state
         self.durable = consumer[1]
         self._consumer = consumer
         self._save_each_batch = save_each_batch
@@ -84,12 +86,14 @@ class PartitionRunner:
         self._seconds = metrics.batch_seconds.labels("agents")
 
     async def start(self) -> None:
-        """Claim the saved state (fencing out a former owner), then start consuming."""
-        async with self._sessions() as session:
-            saved, self._epoch = await claim_state(session, self.key, time.time())
-            await session.commit()
-        if saved:
-            self._restore(saved)
+        """Claim the saved state (fencing out a former owner), then start consuming. Without
+        ``keep_state`` (a one-off replay) the state lives and dies with the runner."""
+        if self._keep_state:
+            async with self._sessions() as session:
+                saved, self._epoch = await claim_state(session, self.key, time.time())
+                await session.commit()
+            if saved:
+                self._restore(saved)
         self._subscription = await self._bus.consume(*self._consumer, self.handle, max_batch=8)
 
     async def stop(self, *, save: bool = True) -> None:
@@ -170,6 +174,9 @@ class PartitionRunner:
                 await self._save_now()
 
     async def _save_now(self) -> None:
+        if not self._keep_state:
+            self._dirty = False
+            return
         states = {name: agent.engine.snapshot() for name, agent in self.agents.items()}
         states[_BATCHES] = msgspec.msgpack.encode(list(self._done))
         state = _encode_state(states)

@@ -45,7 +45,9 @@ async def replay_files(
     settings = settings.model_copy(update={"http_port": 0})
     brain = ("alerts", "agents") if detect else ()
     stages = () if settings.distributed else ("store", *brain, "parse")
-    runtime = Runtime.for_stages(settings, stages, migrate=not settings.distributed)
+    runtime = Runtime.for_stages(
+        settings, stages, migrate=not settings.distributed, agent_state=False
+    )
     await runtime.start()
     assert runtime.bus is not None
     batcher = RecordBatcher(
