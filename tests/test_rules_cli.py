@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import sqlite3
 from pathlib import Path
 
 from tests.test_cli import _cli
@@ -77,3 +79,43 @@ def test_an_invalid_rule_is_refused_with_the_reason(tmp_path: Path) -> None:
     assert b"site.probe" in loaded.stderr
     listed = _cli(tmp_path, "rules", "list", "--json")
     assert b"site.probe" not in listed.stdout
+
+
+def _audit_records(tmp_path: Path, count: int) -> Path:
+    """A database with ``count`` genuine audit records; returns its file."""
+    from opsconductor.store import create_engine, session_factory
+    from opsconductor.store.audit import AuditEntry, append_audit
+
+    assert _cli(tmp_path, "db", "upgrade").returncode == 0
+    database = tmp_path / "data" / "opsconductor.db"
+
+    async def write() -> None:
+        engine = create_engine(f"sqlite:///{database}")
+        for n in range(count):
+            async with session_factory(engine)() as session:
+                entry = AuditEntry(
+                    float(n), "kim", "admin", "POST /x", "/x", "192.0.2.1", "201", {}
+                )
+                await append_audit(session, entry)
+                await session.commit()
+        await engine.dispose()
+
+    asyncio.run(write())
+    return database
+
+
+def test_audit_verify_finds_a_changed_and_a_deleted_record(tmp_path: Path) -> None:
+    database = _audit_records(tmp_path, 4)
+    intact = _cli(tmp_path, "audit", "verify")
+    assert intact.returncode == 0, intact.stderr
+    assert "audit log intact: 4 records" in intact.stdout.decode()
+    with sqlite3.connect(database) as conn:
+        conn.execute("UPDATE audit_log SET outcome = '403' WHERE seq = 3")
+    changed = _cli(tmp_path, "audit", "verify")
+    assert changed.returncode == 1
+    assert "record 3 was changed" in changed.stdout.decode()
+    with sqlite3.connect(database) as conn:
+        conn.execute("DELETE FROM audit_log WHERE seq IN (2, 3)")
+    deleted = _cli(tmp_path, "audit", "verify")
+    assert deleted.returncode == 1
+    assert "record 2 is missing" in deleted.stdout.decode()

@@ -29,9 +29,11 @@ app.add_typer(config_app, name="config")
 
 
 def _add_rules_commands() -> None:
+    from opsconductor.audit_cli import audit_app
     from opsconductor.rules_cli import rules_app
 
     app.add_typer(rules_app, name="rules")
+    app.add_typer(audit_app, name="audit")
 
 
 console = Console(stderr=True)

@@ -64,7 +64,7 @@ async def db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -
     url = str(request.getfixturevalue("pg_session_url"))
     conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
     try:
-        await conn.execute("TRUNCATE events, devices, dead_letters")
+        await conn.execute("TRUNCATE events, devices, dead_letters, audit_log")
     finally:
         await conn.close()
     return url

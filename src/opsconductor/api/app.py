@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from opsconductor import __version__
-from opsconductor.api import alerts, errors, events, rules, suppression, system
+from opsconductor.api import alerts, audit, errors, events, rules, suppression, system
 from opsconductor.api.context import AppContext
 from opsconductor.ingest import http as http_ingest
 
@@ -28,4 +28,6 @@ def create_app(context: AppContext, *, full: bool = True) -> FastAPI:
         app.include_router(rules.router, prefix="/api/v1")
         app.include_router(alerts.router, prefix="/api/v1")
         app.include_router(suppression.router, prefix="/api/v1")
+        app.include_router(audit.router, prefix="/api/v1")
+        app.add_middleware(audit.AuditMiddleware)
     return app

@@ -247,3 +247,21 @@ agent_state = sa.Table(
 )
 """The agents' windows and timers, saved per partition so a worker that takes a partition over
 (or restarts) continues where the last owner stopped; ``epoch`` fences out a former owner."""
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("at", sa.Double, nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("role", sa.Text, nullable=False),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("target", sa.Text, nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("outcome", sa.Text, nullable=False),
+    sa.Column("detail", JsonDocument, nullable=False),
+    sa.Column("prev_hash", sa.Text, nullable=False),
+    sa.Column("hash", sa.Text, nullable=False),
+    sa.Index("ix_audit_log_actor_seq", "actor", "seq"),
+)
+"""Append-only, hash-chained record of every change made through the API (``store/audit``)."""

@@ -1,0 +1,134 @@
+"""The audit trail of the API: every change request is recorded once it is answered, and
+admins read the log and check its hash chain.
+
+Recorded: every ``POST``, ``PUT``, ``PATCH`` and ``DELETE`` under ``/api/`` — who (the
+principal ``authorize`` admitted, or ``anonymous``), the route and the path, the client
+address and the status code. Not recorded: ``POST /api/v1/logs``, which feeds data into the
+pipeline rather than changing the system (its volume is the pipeline's). A record that cannot
+be written is logged as an error and counted; the request's own answer stands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from opsconductor.api.deps import Principal, Session, authorize
+from opsconductor.api.events import Cursor, Limit
+from opsconductor.errors import InputError
+from opsconductor.store.audit import AuditEntry, append_audit, verify_chain
+from opsconductor.store.pagination import check_limit, decode_text_cursor, encode_cursor
+from opsconductor.store.tables import audit_log
+
+log = logging.getLogger(__name__)
+
+MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+NOT_AUDITED = frozenset({"/api/v1/logs"})
+"""Data intake, not a change of the system."""
+
+router = APIRouter(tags=["audit"])
+Auditor = Annotated[Principal, Depends(authorize("audit:read"))]
+
+
+class AuditMiddleware:
+    """Records each change request in the audit log after it has been answered."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._lock = asyncio.Lock()  # one writer at a time in this process (SQLite)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in MUTATING
+            or not path.startswith("/api/")
+            or path in NOT_AUDITED
+        ):
+            await self.app(scope, receive, send)
+            return
+        status = 500
+
+        async def answer(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, answer)
+        finally:
+            await self._record(scope, status)
+
+    async def _record(self, scope: Scope, status: int) -> None:
+        context = scope["app"].state.context
+        if context.sessions is None:
+            return
+        principal = scope.get("state", {}).get("principal")
+        client = scope.get("client") or ("", 0)
+        entry = AuditEntry(
+            at=time.time(),
+            actor=principal.name if principal else "anonymous",
+            role=principal.role if principal else "",
+            action=f"{scope['method']} {_route_of(scope)}",
+            target=scope["path"],
+            source=str(client[0]),
+            outcome=str(status),
+            detail={},
+        )
+        try:
+            async with self._lock, context.sessions() as session:
+                await append_audit(session, entry)
+                await session.commit()
+        except Exception:
+            log.exception("audit record of %s %s could not be written", entry.action, status)
+
+
+def _route_of(scope: Scope) -> str:
+    """The route template (``/api/v1/rules/{rule_id}``), or the path if none matched."""
+    template = getattr(scope.get("route"), "path", None)
+    if template is None:
+        return str(scope["path"])
+    return template if template.startswith("/api/") else f"/api/v1{template}"
+
+
+def _record_out(row: Any) -> dict[str, Any]:
+    return dict(row._mapping)
+
+
+@router.get("/audit", summary="Read the audit log")
+async def list_audit(
+    session: Session,
+    _: Auditor,
+    actor: str | None = None,
+    cursor: Cursor = None,
+    limit: Limit = 100,
+) -> dict[str, Any]:
+    """Audit records newest first (optionally of one actor), with a cursor."""
+    check_limit(limit)
+    stmt = sa.select(audit_log).order_by(audit_log.c.seq.desc()).limit(limit + 1)
+    if actor is not None:
+        stmt = stmt.where(audit_log.c.actor == actor)
+    if cursor is not None:
+        kind, after = decode_text_cursor(cursor)
+        if kind != "audit" or not after.isdigit():
+            raise InputError("invalid cursor")
+        stmt = stmt.where(audit_log.c.seq < int(after))
+    rows = list(await session.execute(stmt))
+    more = len(rows) > limit
+    del rows[limit:]
+    next_cursor = encode_cursor(("audit", str(rows[-1].seq))) if more else None
+    return {"items": [_record_out(row) for row in rows], "next_cursor": next_cursor}
+
+
+@router.get("/audit/verify", summary="Check the audit log's hash chain")
+async def verify_audit(session: Session, _: Auditor) -> dict[str, Any]:
+    """Walk the whole chain: ``intact`` with the record count, or the first fault."""
+    result = await verify_chain(session)
+    return {"intact": result.intact, "records": result.records, "fault": result.fault}
