@@ -7,15 +7,13 @@ import json
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from opsconductor import __version__
-from opsconductor.config import Settings, load_settings
-from opsconductor.errors import OpsConductorError
-from opsconductor.observability import configure_logging
+from opsconductor.cli_support import ConfigOption, console, run_value, settings_of
+from opsconductor.config import Settings
 
 app = typer.Typer(
     help="OpsConductor: network operations platform.",
@@ -28,7 +26,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
 
 
-def _add_rules_commands() -> None:
+def _add_tool_commands() -> None:
     from opsconductor.audit_cli import audit_app
     from opsconductor.rules_cli import rules_app
 
@@ -36,45 +34,9 @@ def _add_rules_commands() -> None:
     app.add_typer(audit_app, name="audit")
 
 
-console = Console(stderr=True)
-
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", help="YAML settings file.", exists=True, dir_okay=False),
-]
-
-
-def _settings(config: Path | None) -> Settings:
-    try:
-        settings = load_settings(config)
-    except OpsConductorError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
-    configure_logging(settings.log_level)
-    return settings
-
-
 def _run(coro: object) -> None:
     """Run a coroutine on uvloop when available; map product errors to exit code 1."""
-    _run_value(coro)
-
-
-def _run_value(coro: Any) -> Any:
-    """``_run`` that hands back what the coroutine returned."""
-    try:
-        import uvloop
-
-        loop_factory = uvloop.new_event_loop
-    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
-        loop_factory = None
-    try:
-        with asyncio.Runner(loop_factory=loop_factory) as runner:
-            return runner.run(coro)
-    except OpsConductorError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1) from exc
-    except KeyboardInterrupt:
-        return None
+    run_value(coro)
 
 
 @app.command()
@@ -82,7 +44,7 @@ def up(config: ConfigOption = None) -> None:
     """Run everything in one process: receivers, pipeline, API and UI."""
     from opsconductor.runtime import STAGES
 
-    settings = _settings(config)
+    settings = settings_of(config)
     _run(_serve(settings, STAGES, migrate=True))
 
 
@@ -92,7 +54,7 @@ def run(
     config: ConfigOption = None,
 ) -> None:
     """Run one stage (distributed mode: needs OPSC_NATS_URL and PostgreSQL)."""
-    settings = _settings(config)
+    settings = settings_of(config)
     if not settings.distributed:
         console.print(
             "[red]error:[/red] `run` needs OPSC_NATS_URL; use `opsconductor up` "
@@ -151,7 +113,7 @@ def replay(
     if missing:
         console.print(f"[red]error:[/red] no such file: {', '.join(missing)}")
         raise typer.Exit(2)
-    settings = _settings(config)
+    settings = settings_of(config)
     _run(
         replay_files(
             settings,
@@ -169,7 +131,7 @@ def db_upgrade(config: ConfigOption = None) -> None:
     """Apply every pending migration."""
     from opsconductor.store import upgrade
 
-    settings = _settings(config)
+    settings = settings_of(config)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     _run(upgrade(settings.effective_database_url))
     console.print("database is up to date")
@@ -178,7 +140,7 @@ def db_upgrade(config: ConfigOption = None) -> None:
 @config_app.command("show")
 def config_show(config: ConfigOption = None) -> None:
     """Print the effective settings, secrets masked."""
-    settings = _settings(config)
+    settings = settings_of(config)
     json.dump(settings.masked(), sys.stdout, indent=2, default=str)
     sys.stdout.write("\n")
 
@@ -189,4 +151,4 @@ def version() -> None:
     print(__version__)
 
 
-_add_rules_commands()
+_add_tool_commands()

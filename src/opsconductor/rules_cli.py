@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -13,46 +11,14 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from opsconductor.cli_support import ConfigOption, with_session
 from opsconductor.config import Settings
 
 rules_app = typer.Typer(help="Detection rules.", no_args_is_help=True)
 out = Console()
 _T = TypeVar("_T")
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", help="YAML settings file.", exists=True, dir_okay=False),
-]
 ExistingFile = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)]
-
-
-@asynccontextmanager
-async def _session(settings: Settings) -> AsyncIterator[AsyncSession]:
-    from opsconductor.store import create_engine, session_factory, upgrade
-
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    await upgrade(settings.effective_database_url)
-    engine = create_engine(settings.effective_database_url)
-    try:
-        async with session_factory(engine)() as session:
-            yield session
-    finally:
-        await engine.dispose()
-
-
-def _with_session(
-    config: Path | None, work: Callable[[Settings, AsyncSession], Awaitable[_T]]
-) -> _T:
-    from opsconductor.cli import _run_value, _settings
-
-    settings = _settings(config)
-
-    async def main() -> _T:
-        async with _session(settings) as session:
-            return await work(settings, session)
-
-    result: _T = _run_value(main())
-    return result
 
 
 @rules_app.command("list")
@@ -64,7 +30,7 @@ def rules_list(
     """List the rules: id, agent, kind, severity, enabled, origin."""
     from opsconductor.agents.tools import rules_in_store
 
-    rows = _with_session(config, lambda _s, session: rules_in_store(session))
+    rows = with_session(config, lambda _s, session: rules_in_store(session))
     rows = [row for row in rows if agent is None or row.agent == agent]
     if as_json:
         for row in rows:
@@ -84,7 +50,8 @@ def rules_list(
 @rules_app.command("load")
 def rules_load(file: ExistingFile, config: ConfigOption = None) -> None:
     """Validate and store the rules of FILE (a pack, a rule or a list); agents reload them."""
-    from opsconductor.agents.tools import announce_reload, load_file
+    from opsconductor.agents.tools import load_file
+    from opsconductor.bus.control import announce_reload
 
     async def work(settings: Settings, session: AsyncSession) -> list[str]:
         rules = await load_file(session, file)
@@ -94,12 +61,13 @@ def rules_load(file: ExistingFile, config: ConfigOption = None) -> None:
             bus = create_bus(settings)
             await bus.start()
             try:
-                await announce_reload(bus, [rule.id for rule in rules])
+                ids = ",".join(sorted(rule.id for rule in rules))[:4000]
+                await announce_reload(bus, "rules", {"rule_ids": ids})
             finally:
                 await bus.close()
         return [rule.id for rule in rules]
 
-    loaded = _with_session(config, work)
+    loaded = with_session(config, work)
     out.print(f"loaded {len(loaded)} rules: {', '.join(loaded)}")
 
 
@@ -130,4 +98,4 @@ def rules_test(
                 out.print(f"  {log_file.name}:{number}: {text}", markup=False, highlight=False)
         out.print(f"{len(results)} findings from rule {rule.id}")
 
-    _with_session(config, work)
+    with_session(config, work)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import Api
+from tests.api.conftest import Api
 
 RULE = {
     "id": "test.audited", "agent": "system", "title": "t", "severity": "info",

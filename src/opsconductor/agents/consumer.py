@@ -26,11 +26,10 @@ from opsconductor.agents.repository import enabled_rules, rules_version, seed_pa
 from opsconductor.agents.rules import Rule
 from opsconductor.agents.runner import PartitionRunner
 from opsconductor.bus import subjects
+from opsconductor.bus.control import listen_for_reloads, reload_kinds
 from opsconductor.bus.protocol import Bus, Delivery, Subscription
 from opsconductor.config import Settings
 from opsconductor.errors import ConfigError
-from opsconductor.ids import new_ulid
-from opsconductor.messages import ControlMessage
 from opsconductor.observability import Metrics
 
 log = logging.getLogger(__name__)
@@ -80,9 +79,7 @@ class AgentStage:
                 "distributed agents need PostgreSQL (OPSC_DATABASE_URL): workers share the "
                 "device partitions with its advisory locks"
             )
-        self._control = await self._bus.consume(
-            f"{subjects.CONTROL}.reload.>", f"agents-reload-{new_ulid()}", self._on_control
-        )
+        self._control = await listen_for_reloads(self._bus, "agents", self._on_control)
         await self._load_rules(seed=True)
         if self.partitioned:
             self._leases = PartitionLeases(self._engine, self._settings.agent_partitions)
@@ -131,11 +128,7 @@ class AgentStage:
             return await rules_version(session) != self._version
 
     async def _on_control(self, deliveries: Sequence[Delivery]) -> None:
-        kinds = {
-            d.message.kind
-            for d in deliveries
-            if isinstance(d.message, ControlMessage) and d.message.verb == "reload"
-        }
+        kinds = reload_kinds(deliveries)
         if "rules" in kinds:
             await self.reload()
 

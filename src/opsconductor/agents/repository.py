@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsconductor.agents.rules import Rule, parse_rule
 from opsconductor.errors import InputError
+from opsconductor.store.bulk import insert_for
 from opsconductor.store.pagination import Page, check_limit, decode_text_cursor, encode_cursor
 from opsconductor.store.tables import rules
 
@@ -137,8 +137,7 @@ async def get_rule(session: AsyncSession, rule_id: str) -> RuleRow | None:
 
 def _insert_absent(session: AsyncSession, values: list[dict[str, Any]]) -> sa.Executable:
     """``INSERT … ON CONFLICT (id) DO NOTHING`` in the session's dialect."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = insert_for(session)
     return insert(rules).values(values).on_conflict_do_nothing(index_elements=["id"])
 
 

@@ -10,16 +10,15 @@ Every function runs in the caller's transaction.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from opsconductor.store.bulk import insert_for
 from opsconductor.store.tables import agent_state
 
 
 async def claim_state(session: AsyncSession, partition: str, now: float) -> tuple[bytes, int]:
     """Become the owner of ``partition``'s state: ``(saved state or b"", new epoch)``."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = insert_for(session)
     values = insert(agent_state).values(partition=partition, state=b"", updated_at=now, epoch=1)
     claim = values.on_conflict_do_update(
         index_elements=["partition"], set_={"epoch": agent_state.c.epoch + 1}

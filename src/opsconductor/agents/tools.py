@@ -8,7 +8,7 @@ log lines behind it and the engine's reason.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,12 +27,10 @@ from opsconductor.agents.repository import (
     seed_packs,
 )
 from opsconductor.agents.rules import Rule, parse_rule
-from opsconductor.bus import subjects
-from opsconductor.bus.protocol import Bus
 from opsconductor.config import Settings
 from opsconductor.errors import InputError
-from opsconductor.ids import new_ulid, ulid_block
-from opsconductor.messages import ControlMessage, Event, RawEvent
+from opsconductor.ids import ulid_block
+from opsconductor.messages import Event, RawEvent
 from opsconductor.parse.service import Parser
 
 REPLAY_PEER = "127.0.0.1:0"
@@ -70,14 +68,6 @@ async def load_file(session: AsyncSession, path: Path) -> list[Rule]:
             await create_rule(session, rule, now)
     await session.commit()
     return rules
-
-
-async def announce_reload(bus: Bus, rule_ids: Iterable[str]) -> None:
-    """Tell running agents (distributed mode) to reload their rules now."""
-    message = ControlMessage(
-        new_ulid(), "reload", "rules", {"rule_ids": ",".join(sorted(rule_ids))[:4000]}
-    )
-    await bus.publish(subjects.control("reload", "rules"), message, msg_id=message.id)
 
 
 async def find_rule(session: AsyncSession, rule_id: str, rules_file: Path | None) -> Rule:

@@ -29,10 +29,10 @@ from opsconductor.alerts.loading import load_suppressor
 from opsconductor.alerts.service import AlertEngine, recorded_changes, release_suppressions
 from opsconductor.alerts.suppression import Suppressor
 from opsconductor.bus import subjects
+from opsconductor.bus.control import listen_for_reloads, reload_kinds
 from opsconductor.bus.protocol import Bus, Delivery, Subscription
 from opsconductor.config import Settings
-from opsconductor.ids import new_ulid
-from opsconductor.messages import AlertChange, AlertChangeBatch, ControlMessage, FindingBatch
+from opsconductor.messages import AlertChange, AlertChangeBatch, FindingBatch
 from opsconductor.observability import Metrics
 
 log = logging.getLogger(__name__)
@@ -76,11 +76,7 @@ class AlertStage:
         self._subscriptions.append(
             await self._bus.consume(*subjects.ALERTS_CONSUMER, self.handle, max_batch=16)
         )
-        self._subscriptions.append(
-            await self._bus.consume(
-                f"{subjects.CONTROL}.reload.>", f"alerts-reload-{new_ulid()}", self._on_control
-            )
-        )
+        self._subscriptions.append(await listen_for_reloads(self._bus, "alerts", self._on_control))
         self._timer = asyncio.create_task(self._timer_loop(), name="alerts-timer")
 
     async def stop(self) -> None:
@@ -149,11 +145,7 @@ class AlertStage:
             await self.publish(changes, f"release.{now}")
 
     async def _on_control(self, deliveries: Sequence[Delivery]) -> None:
-        kinds = {
-            d.message.kind
-            for d in deliveries
-            if isinstance(d.message, ControlMessage) and d.message.verb == "reload"
-        }
+        kinds = reload_kinds(deliveries)
         if kinds & {"rules", "suppression", "devices"}:
             await self.refresh()
             await self.release()

@@ -9,7 +9,7 @@ Every function runs in the caller's transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,6 +39,9 @@ class SilenceRow:
         if now < self.starts_at:
             return "pending"
         return "active" if now < self.ends_at else "expired"
+
+
+R = TypeVar("R")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,9 +104,7 @@ async def list_silences(
 
 async def get_silence(session: AsyncSession, silence_id: str) -> SilenceRow | None:
     """The silence with ``silence_id``, or ``None``."""
-    stmt = sa.select(silences).where(silences.c.id == silence_id)
-    row = (await session.execute(stmt)).first()
-    return None if row is None else row_as(SilenceRow, row)
+    return await _get_one(session, silences, SilenceRow, silence_id)
 
 
 async def create_silence(
@@ -128,20 +129,7 @@ async def update_silence(
     session: AsyncSession, silence_id: str, values: SilenceValues, *, now: float
 ) -> SilenceRow | None:
     """Replace what the operator sets on a silence; ``None`` when there is none."""
-    stmt = (
-        sa.update(silences)
-        .where(silences.c.id == silence_id)
-        .values(
-            matchers=values.matchers,
-            starts_at=values.starts_at,
-            ends_at=values.ends_at,
-            comment=values.comment,
-            updated_at=now,
-        )
-        .returning(*silences.c)
-    )
-    row = (await session.execute(stmt)).first()
-    return None if row is None else row_as(SilenceRow, row)
+    return await _replace(session, silences, SilenceRow, silence_id, _as_dict(values), now)
 
 
 async def expire_silence(
@@ -176,9 +164,7 @@ async def list_windows(
 
 async def get_window(session: AsyncSession, window_id: str) -> WindowRow | None:
     """The maintenance window with ``window_id``, or ``None``."""
-    stmt = sa.select(maintenance_windows).where(maintenance_windows.c.id == window_id)
-    row = (await session.execute(stmt)).first()
-    return None if row is None else row_as(WindowRow, row)
+    return await _get_one(session, maintenance_windows, WindowRow, window_id)
 
 
 async def create_window(
@@ -204,14 +190,8 @@ async def update_window(
     session: AsyncSession, window_id: str, values: WindowValues, *, now: float
 ) -> WindowRow | None:
     """Replace what the operator sets on a maintenance window; ``None`` when there is none."""
-    stmt = (
-        sa.update(maintenance_windows)
-        .where(maintenance_windows.c.id == window_id)
-        .values(**_as_dict(values), updated_at=now)
-        .returning(*maintenance_windows.c)
-    )
-    row = (await session.execute(stmt)).first()
-    return None if row is None else row_as(WindowRow, row)
+    values_set = _as_dict(values)
+    return await _replace(session, maintenance_windows, WindowRow, window_id, values_set, now)
 
 
 async def delete_window(session: AsyncSession, window_id: str) -> bool:
@@ -219,6 +199,30 @@ async def delete_window(session: AsyncSession, window_id: str) -> bool:
     stmt = sa.delete(maintenance_windows).where(maintenance_windows.c.id == window_id)
     result = await session.execute(stmt)
     return bool(getattr(result, "rowcount", 0))
+
+
+async def _get_one(session: AsyncSession, table: sa.Table, kind: type[R], row_id: str) -> R | None:
+    row = (await session.execute(sa.select(table).where(table.c.id == row_id))).first()
+    return None if row is None else row_as(kind, row)
+
+
+async def _replace(
+    session: AsyncSession,
+    table: sa.Table,
+    kind: type[R],
+    row_id: str,
+    values: dict[str, Any],
+    now: float,
+) -> R | None:
+    """Set ``values`` (and ``updated_at``) on one row; the row after, or ``None`` if absent."""
+    stmt = (
+        sa.update(table)
+        .where(table.c.id == row_id)
+        .values(**values, updated_at=now)
+        .returning(*table.c)
+    )
+    row = (await session.execute(stmt)).first()
+    return None if row is None else row_as(kind, row)
 
 
 def _as_dict(value: Any) -> dict[str, Any]:

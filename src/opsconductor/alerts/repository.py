@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsconductor.alerts.decision import AlertState
 from opsconductor.messages import Finding
+from opsconductor.store.bulk import pg_unnest_insert
 from opsconductor.store.tables import alert_history, alerts, as_columns, findings
 
 _json = msgspec.json.Encoder().encode
@@ -92,15 +93,9 @@ def _finding_insert_sql(dialect: str, rows: int) -> str:
     names = ", ".join(FINDING_COLUMNS)
     tail = "ON CONFLICT (id) DO NOTHING RETURNING id"
     if dialect == "postgresql":
-        arrays = ", ".join(
-            f"{p}::{_FINDING_TYPES.get(name, 'text')}[]"
-            for p, name in zip(
-                _placeholders(dialect, len(FINDING_COLUMNS)), FINDING_COLUMNS, strict=True
-            )
+        return pg_unnest_insert(
+            "findings", FINDING_COLUMNS, types=_FINDING_TYPES, json_columns=_FINDING_JSON, tail=tail
         )
-        selected = ", ".join(f"{n}::jsonb" if n in _FINDING_JSON else n for n in FINDING_COLUMNS)
-        source = f"SELECT {selected} FROM unnest({arrays}) AS t({names})"
-        return f"INSERT INTO findings ({names}) {source} {tail}"
     one = "(" + ", ".join("?" * len(FINDING_COLUMNS)) + ")"
     return f"INSERT INTO findings ({names}) VALUES {', '.join([one] * rows)} {tail}"
 

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from opsconductor.api.context import AppContext
 from opsconductor.bus import subjects
+from opsconductor.bus.control import announce_reload
 from opsconductor.ids import new_ulid
-from opsconductor.messages import AlertChange, AlertChangeBatch, ControlMessage
+from opsconductor.messages import AlertChange, AlertChangeBatch
 
 
 async def publish_reload(
     context: AppContext, kind: str, args: dict[str, str] | None = None
 ) -> None:
     """Tell running stages that ``kind`` (``rules``, ``suppression``) changed in the store."""
-    message = ControlMessage(id=new_ulid(), verb="reload", kind=kind, args=args or {})
-    await context.bus.publish(subjects.control("reload", kind), message, msg_id=message.id)
+    await announce_reload(context.bus, kind, args)
 
 
 async def publish_alert_change(context: AppContext, change: AlertChange) -> None:

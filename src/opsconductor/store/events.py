@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsconductor.ids import ulid_floor
 from opsconductor.messages import Event
+from opsconductor.store.bulk import pg_unnest_insert
 from opsconductor.store.pagination import (
     Page,
     check_limit,
@@ -40,15 +41,12 @@ _PG_JSON_COLUMNS = frozenset({"structured_data", "extra"})
 
 
 def _pg_insert_sql() -> str:
-    arrays = ", ".join(
-        f"${i}::{_PG_ARRAY_TYPES.get(name, 'text')}[]" for i, name in enumerate(EVENT_COLUMNS, 1)
-    )
-    selected = ", ".join(
-        f'"{name}"::jsonb' if name in _PG_JSON_COLUMNS else f'"{name}"' for name in EVENT_COLUMNS
-    )
-    return (
-        f"INSERT INTO events ({_COLUMN_LIST}) SELECT {selected} "
-        f"FROM unnest({arrays}) AS t({_COLUMN_LIST}) ON CONFLICT (id) DO NOTHING"
+    return pg_unnest_insert(
+        "events",
+        EVENT_COLUMNS,
+        types=_PG_ARRAY_TYPES,
+        json_columns=_PG_JSON_COLUMNS,
+        tail="ON CONFLICT (id) DO NOTHING",
     )
 
 
