@@ -16,6 +16,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsconductor.api.context import AppContext
+from opsconductor.auth.roles import PERMISSIONS
 from opsconductor.errors import StoreError
 
 
@@ -29,22 +30,7 @@ class Principal:
 
 LOCAL = Principal("local", "admin")
 
-PERMISSIONS: dict[str, str] = {
-    "metrics:read": "read the Prometheus metrics",
-    "logs:write": "send log records over HTTP",
-    "events:read": "read events",
-    "devices:read": "read devices",
-    "deadletters:read": "read rejected records",
-    "rules:read": "read and validate rules",
-    "rules:write": "create, change, enable, disable and delete rules",
-    "findings:read": "read findings and their evidence",
-    "alerts:read": "read alerts and their history",
-    "alerts:write": "acknowledge, resolve, comment on and assign alerts",
-    "silences:read": "read silences and maintenance windows",
-    "silences:write": "create, change and expire silences and maintenance windows",
-    "audit:read": "read the audit log and check its hash chain",
-}
-"""Every permission a route may ask for, with what it allows (the roles will grant these)."""
+
 
 
 def get_context(request: Request) -> AppContext:

@@ -59,6 +59,8 @@ devices = sa.Table(
     sa.Column("created_at", sa.Double, nullable=False),
     sa.Column("site", sa.Text, nullable=False, server_default=""),
     sa.Column("groups", JsonDocument, nullable=False, server_default="[]"),
+    sa.Column("tags", JsonDocument, nullable=False, server_default="[]"),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
     sa.Index("ix_devices_name_id", "name", "id"),
 )
 
@@ -265,3 +267,87 @@ audit_log = sa.Table(
     sa.Index("ix_audit_log_actor_seq", "actor", "seq"),
 )
 """Append-only, hash-chained record of every change made through the API (``store/audit``)."""
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("username", sa.Text, nullable=False, unique=True),
+    sa.Column("full_name", sa.Text, nullable=False, server_default=""),
+    sa.Column("email", sa.Text, nullable=False, server_default=""),
+    sa.Column("password_hash", sa.Text, nullable=False),
+    sa.Column("role", sa.Text, nullable=False),
+    sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("totp_secret", sa.Text),
+    sa.Column("totp_enabled", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("failed_logins", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("locked_until", sa.Double),
+    sa.Column("password_changed_at", sa.Double, nullable=False),
+    sa.Column("last_login_at", sa.Double),
+    sa.Column("created_at", sa.Double, nullable=False),
+)
+"""People who log in: argon2 password hash, role, optional TOTP, failed-login lockout."""
+
+refresh_tokens = sa.Table(
+    "refresh_tokens",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("family", sa.Text, nullable=False, index=True),
+    sa.Column("user_id", sa.Text, nullable=False, index=True),
+    sa.Column("token_hash", sa.Text, nullable=False, unique=True),
+    sa.Column("issued_at", sa.Double, nullable=False),
+    sa.Column("expires_at", sa.Double, nullable=False),
+    sa.Column("used_at", sa.Double),
+    sa.Column("revoked_at", sa.Double),
+)
+"""Refresh tokens (SHA-256 of the token only); one family per login, rotated on every use."""
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("prefix", sa.Text, nullable=False, unique=True),
+    sa.Column("key_hash", sa.Text, nullable=False),
+    sa.Column("role", sa.Text, nullable=False),
+    sa.Column("created_by", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("expires_at", sa.Double),
+    sa.Column("revoked_at", sa.Double),
+    sa.Column("last_used_at", sa.Double),
+)
+"""API keys of service accounts: a recognisable prefix in the clear, the secret hashed."""
+
+server_secrets = sa.Table(
+    "server_secrets",
+    metadata,
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+)
+"""Secrets every API process shares (the token signing key), created once, never returned."""
+
+agents = sa.Table(
+    "agents",
+    metadata,
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("domain", sa.Text, nullable=False),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("subjects", JsonDocument, nullable=False, server_default="[]"),
+    sa.Column("status", sa.Text, nullable=False, server_default="unknown"),
+    sa.Column("last_seen", sa.Double),
+    sa.Column("detail", JsonDocument, nullable=False, server_default="{}"),
+    sa.Column("updated_at", sa.Double, nullable=False),
+)
+"""The domain agents: definition, enabled flag, subjects, and status from their heartbeats."""
+
+system_settings = sa.Table(
+    "system_settings",
+    metadata,
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("value", JsonDocument, nullable=False),
+    sa.Column("updated_at", sa.Double, nullable=False),
+    sa.Column("updated_by", sa.Text, nullable=False),
+)
+"""Settings changed at run time through the API (``api/settings``)."""

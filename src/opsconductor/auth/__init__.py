@@ -1,0 +1,1 @@
+"""Users, passwords, tokens, API keys and the roles that grant permissions."""
