@@ -7,6 +7,8 @@ per publish. Nothing else lives in this module.
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 
 MESSAGE_VERSION = 1
@@ -177,4 +179,28 @@ class ControlMessage(msgspec.Struct, frozen=True):
     v: int = MESSAGE_VERSION
 
 
-Message = RawBatch | EventBatch | DeadLetterBatch | FindingBatch | AlertChangeBatch | ControlMessage
+class Heartbeat(msgspec.Struct, frozen=True):
+    """A component saying it is alive, on ``status.<component>`` every few seconds.
+
+    ``kind`` is ``agent`` (a domain agent) or ``stage`` (a pipeline stage); ``status`` is
+    ``ok``, ``degraded`` or ``stopped`` (sent once when it stops); ``at`` is the wall clock of
+    the beat; ``detail`` carries what the component wants an operator to see (counts, errors).
+    """
+
+    component: str
+    kind: str
+    at: float
+    status: str
+    detail: dict[str, Any] = {}
+    v: int = MESSAGE_VERSION
+
+
+Message = (
+    RawBatch
+    | EventBatch
+    | DeadLetterBatch
+    | FindingBatch
+    | AlertChangeBatch
+    | ControlMessage
+    | Heartbeat
+)

@@ -74,12 +74,14 @@ STREAM_LIMITS: dict[str, StreamLimits] = {
     subjects.FINDINGS: StreamLimits(7 * _DAY, 1 * _GIB),
     subjects.ALERTS: StreamLimits(_DAY, 1 * _GIB),
     subjects.CONTROL: StreamLimits(3600.0, 64 * 1024**2),
+    subjects.STATUS: StreamLimits(3600.0, 64 * 1024**2),
 }
 
 
 LISTENER_INACTIVE_SECONDS = 60.0
-BROADCAST_FAMILIES = frozenset({subjects.CONTROL, subjects.ALERTS})
-"""Families read by whoever listens (live feed, reload), kept by limits, not by interest."""
+BROADCAST_FAMILIES = frozenset({subjects.CONTROL, subjects.ALERTS, subjects.STATUS})
+"""Families read by whoever listens (live feed, reload, heartbeats), kept by limits, not by
+interest."""
 
 
 def stream_name(prefix: str, family: str) -> str:

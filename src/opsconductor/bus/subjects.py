@@ -2,7 +2,8 @@
 
 ``raw.<source>`` → parse → ``events.<domain>`` → store, agents → ``findings.<agent>`` → alerts →
 ``alerts.<change>``; rejected records go to
-``deadletter.<stage>``; configuration changes travel on ``control.<verb>.<kind>``.
+``deadletter.<stage>``; configuration changes travel on ``control.<verb>.<kind>``; components
+say they are alive on ``status.<component>``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from opsconductor.messages import (
     DeadLetterBatch,
     EventBatch,
     FindingBatch,
+    Heartbeat,
     Message,
     RawBatch,
 )
@@ -23,6 +25,7 @@ DEADLETTER = "deadletter"
 FINDINGS = "findings"
 ALERTS = "alerts"
 CONTROL = "control"
+STATUS = "status"
 
 #: Stream families: (family, the message type its subjects carry).
 FAMILIES: dict[str, type[Message]] = {
@@ -32,6 +35,7 @@ FAMILIES: dict[str, type[Message]] = {
     FINDINGS: FindingBatch,
     ALERTS: AlertChangeBatch,
     CONTROL: ControlMessage,
+    STATUS: Heartbeat,
 }
 
 
@@ -98,6 +102,11 @@ def alerts(change: str) -> str:
 def control(verb: str, kind: str) -> str:
     """Subject of a control command, e.g. ``control.reload.rules``."""
     return f"{CONTROL}.{verb}.{kind}"
+
+
+def status(component: str) -> str:
+    """Subject of the heartbeats of one component (``agents``, ``alerts``, ``wifi``…)."""
+    return f"{STATUS}.{component}"
 
 
 def family(subject: str) -> str:
