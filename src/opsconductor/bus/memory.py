@@ -15,7 +15,8 @@ lookup, a cached route lookup and a deque append per matching durable consumer.
 * A message whose subject matches no durable consumer is dropped: unlike a JetStream stream,
   nothing is retained for a consumer that subscribes later.
 * A durable queue outlives its subscriptions (a restarted consumer resumes it); while no
-  subscription drains it, publishers to its subjects wait once it is full.
+  subscription drains it, publishers to its subjects wait once it is full. A listener's
+  queue (``consume(..., listener=True)``) is dropped with its last subscription instead.
 """
 
 from __future__ import annotations
@@ -73,10 +74,11 @@ class _DedupWindow:
 class _DurableQueue:
     """The bounded FIFO of one durable name, shared by its competing subscriptions."""
 
-    def __init__(self, name: str, subject_filter: str, bound: int) -> None:
+    def __init__(self, name: str, subject_filter: str, bound: int, listener: bool) -> None:
         self.name = name
         self.subject_filter = subject_filter
         self.bound = bound
+        self.listener = listener
         self.items: deque[_Item] = deque()
         self.in_flight = 0  # taken by a handler, or waiting for redelivery
         self._readable = asyncio.Event()
@@ -127,7 +129,7 @@ class MemorySubscription:
         self, bus: MemoryBus, queue: _DurableQueue, handler: Handler, max_batch: int
     ) -> None:
         self._bus = bus
-        self._queue = queue
+        self.queue = queue
         self._handler = handler
         self._max_batch = max_batch
         self._busy = False
@@ -144,7 +146,7 @@ class MemorySubscription:
         self._bus._forget(self)
 
     async def _run(self) -> None:
-        queue = self._queue
+        queue = self.queue
         while not self._stopping:
             batch = await queue.take(self._max_batch)
             self._busy = True
@@ -158,19 +160,19 @@ class MemorySubscription:
         try:
             await self._handler(deliveries)
         except asyncio.CancelledError:
-            self._queue.in_flight -= len(batch)
-            self._queue.put_back(batch)
+            self.queue.in_flight -= len(batch)
+            self.queue.put_back(batch)
             raise
         except Exception:
             log.warning(
                 "bus handler of %s failed on %d message(s)",
-                self._queue.name,
+                self.queue.name,
                 len(batch),
                 exc_info=True,
             )
-            self._bus._retry(self._queue, batch)
+            self._bus._retry(self.queue, batch)
         else:
-            self._queue.in_flight -= len(batch)
+            self.queue.in_flight -= len(batch)
 
 
 class MemoryBus:
@@ -197,7 +199,7 @@ class MemoryBus:
         self._dedup = _DedupWindow(dedup_window, dedup_max_ids)
         self._max_attempts = max_attempts
         self._redelivery_delay = redelivery_delay
-        self._queues: dict[str, _DurableQueue] = {}
+        self.queues: dict[str, _DurableQueue] = {}
         self._routes: dict[str, tuple[_DurableQueue, ...]] = {}
         self._subscriptions: set[MemorySubscription] = set()
         self._timers: set[asyncio.Task[None]] = set()
@@ -219,7 +221,7 @@ class MemoryBus:
         if self._closed:
             return
         self._closed = True
-        for queue in self._queues.values():
+        for queue in self.queues.values():
             queue.wake_all()
         await asyncio.gather(*(s.stop() for s in list(self._subscriptions)))
         for timer in list(self._timers):
@@ -267,8 +269,10 @@ class MemoryBus:
         handler: Handler,
         *,
         max_batch: int = 64,
+        listener: bool = False,
     ) -> MemorySubscription:
-        """Start a consumer task; the same ``durable`` name shares one queue (work queue)."""
+        """Start a consumer task; the same ``durable`` name shares one queue (work queue).
+        A ``listener``'s queue goes when its last subscription stops."""
         if self._closed:
             raise BusError("the in-process bus is closed")
         try:
@@ -276,9 +280,10 @@ class MemoryBus:
             subjects.check_durable(durable)
         except ValueError as exc:
             raise BusError(str(exc)) from exc
-        queue = self._queues.get(durable)
+        queue = self.queues.get(durable)
         if queue is None:
-            queue = self._queues[durable] = _DurableQueue(durable, subject_filter, self._bound)
+            queue = _DurableQueue(durable, subject_filter, self._bound, listener)
+            self.queues[durable] = queue
             self._routes.clear()
         elif queue.subject_filter != subject_filter:
             raise BusError(
@@ -291,7 +296,7 @@ class MemoryBus:
 
     def pending(self) -> dict[str, int]:
         """Messages queued or unacknowledged, per durable name."""
-        return {name: len(q.items) + q.in_flight for name, q in self._queues.items()}
+        return {name: len(q.items) + q.in_flight for name, q in self.queues.items()}
 
     async def refresh_pending(self) -> dict[str, int]:
         """Same as ``pending`` (always current here); mirrors ``JetStreamBus``."""
@@ -309,7 +314,7 @@ class MemoryBus:
             except ValueError as exc:
                 raise BusError(str(exc)) from exc
             targets = tuple(
-                q for q in self._queues.values() if subjects.matches(q.subject_filter, subject)
+                q for q in self.queues.values() if subjects.matches(q.subject_filter, subject)
             )
             self._routes[subject] = targets
         return targets
@@ -352,3 +357,8 @@ class MemoryBus:
 
     def _forget(self, subscription: MemorySubscription) -> None:
         self._subscriptions.discard(subscription)
+        queue = subscription.queue
+        if queue.listener and all(s.queue is not queue for s in self._subscriptions):
+            self.queues.pop(queue.name, None)
+            self._routes.clear()
+            queue.wake_all()  # a publisher waiting for its room routes again

@@ -291,6 +291,7 @@ class JetStreamBus:
         handler: Handler,
         *,
         max_batch: int = 64,
+        listener: bool = False,
     ) -> JetStreamSubscription:
         """Create (or bind to) the durable pull consumer and start fetching."""
         js = self._jetstream()
@@ -303,7 +304,7 @@ class JetStreamBus:
         wanted = f"{self.prefix}.{subject_filter}"
         try:
             await self._ensure_consumer(
-                stream, durable, wanted, listener=family in BROADCAST_FAMILIES
+                stream, durable, wanted, listener=listener or family in BROADCAST_FAMILIES
             )
             psub = await js.pull_subscribe_bind(durable=durable, stream=stream)
         except nats.errors.Error as exc:

@@ -10,6 +10,10 @@ Semantics both implementations keep:
 * ``msg_id`` de-duplicates: publishing the same id twice within the duplicate window delivers once.
 * ``consume`` with a durable name is a work queue: consumers sharing the name split the
   messages; consumers with different names each see every message.
+* ``consume(..., listener=True)`` is a process's own ear on a family (reload commands, the
+  live feed): it sees the messages published from then on, and is forgotten once it stops
+  (in process: its queue is dropped; JetStream: the server removes it after a minute
+  without its process). A durable name of its own per process, e.g. ending in a ULID.
 * A handler gets a list of deliveries; when it returns they are acknowledged, when it raises
   they are redelivered (``Delivery.redelivered``) after a short delay, up to a configured
   number of attempts; then they are dropped, logged and counted as ``poison``. Handlers
@@ -76,6 +80,7 @@ class Bus(Protocol):
         handler: Handler,
         *,
         max_batch: int = 64,
+        listener: bool = False,
     ) -> Subscription: ...
 
     def pending(self) -> dict[str, int]:
