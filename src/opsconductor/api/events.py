@@ -1,4 +1,4 @@
-"""Read API: events, devices and dead letters, with filters and cursor pagination."""
+"""Read API: events and dead letters, with filters and cursor pagination."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from opsconductor.api.deps import Principal, Session, authorize
 from opsconductor.errors import InputError
 from opsconductor.severity import facility_name, severity_code, severity_name
-from opsconductor.store import EventFilter, list_dead_letters, list_devices, list_events
+from opsconductor.store import EventFilter, list_dead_letters, list_events
 
 router = APIRouter(tags=["events"])
 
@@ -112,18 +112,6 @@ async def get_events(
     )
     page = await list_events(session, flt, cursor=cursor, limit=limit)
     return PageOut(items=[event_out(row) for row in page.items], next_cursor=page.next_cursor)
-
-
-@router.get("/devices", response_model=PageOut, summary="List devices")
-async def get_devices(
-    session: Session,
-    _: Annotated[Principal, Depends(authorize("devices:read"))],
-    cursor: Cursor = None,
-    limit: Limit = 100,
-) -> PageOut:
-    """Devices seen so far."""
-    page = await list_devices(session, cursor=cursor, limit=limit)
-    return PageOut(items=[_as_dict(row) for row in page.items], next_cursor=page.next_cursor)
 
 
 @router.get("/deadletters", response_model=PageOut, summary="List rejected records")

@@ -18,7 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsconductor.inventory.identity import peer_address
 from opsconductor.messages import Event
-from opsconductor.store.pagination import Page, check_limit, decode_text_cursor, encode_cursor
+from opsconductor.store.pagination import (
+    Page,
+    check_limit,
+    decode_text_cursor,
+    encode_cursor,
+    row_as,
+)
 from opsconductor.store.tables import as_columns, devices
 
 _UPSERT_TAIL = (
@@ -39,7 +45,8 @@ _PG_UPSERT = (
 
 @dataclass(frozen=True, slots=True)
 class DeviceRow:
-    """A device as the store knows it (``name`` is the hostname, else the peer address)."""
+    """A device as the store knows it (``name`` is the hostname, else the peer address;
+    ``last_seen`` is 0 for a device an operator added that has sent nothing yet)."""
 
     id: str
     name: str
@@ -50,6 +57,8 @@ class DeviceRow:
     created_at: float
     site: str = ""
     groups: list[str] | None = None
+    tags: list[str] | None = None
+    description: str = ""
 
 
 def _device_rows(
@@ -97,7 +106,7 @@ async def list_devices(session: AsyncSession, *, cursor: str | None, limit: int)
     if cursor is not None:
         key = decode_text_cursor(cursor)
         stmt = stmt.where(sa.tuple_(devices.c.name, devices.c.id) > sa.tuple_(*key))
-    items = [DeviceRow(*row) for row in await session.execute(stmt)]
+    items = [row_as(DeviceRow, row) for row in await session.execute(stmt)]
     if len(items) <= limit:
         return Page(items, None)
     del items[limit:]
@@ -107,4 +116,4 @@ async def list_devices(session: AsyncSession, *, cursor: str | None, limit: int)
 async def get_device(session: AsyncSession, device_id: str) -> DeviceRow | None:
     """The device with ``device_id``, or ``None``."""
     row = (await session.execute(sa.select(devices).where(devices.c.id == device_id))).first()
-    return None if row is None else DeviceRow(*row)
+    return None if row is None else row_as(DeviceRow, row)
