@@ -7,6 +7,7 @@ A test that needs a service or program that is missing skips with the reason; wi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import shutil
@@ -17,12 +18,27 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 REQUIRE_SERVICES = os.environ.get("OPSC_REQUIRE_SERVICES") == "1"
 PG_ADMIN_DSN = os.environ.get("OPSC_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 NATS_URL = os.environ.get("OPSC_TEST_NATS_URL", "nats://127.0.0.1:4222")
+ADMIN_PASSWORD = "Opsc-Test-Secret-42"
+"""The first admin's password in every product a test starts (``OPSC_ADMIN_PASSWORD``)."""
+
+
+@contextlib.asynccontextmanager
+async def admin_client(base_url: str, **kwargs: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client of a running product, logged in as its first admin."""
+    async with httpx.AsyncClient(base_url=base_url, **kwargs) as client:
+        response = await client.post(
+            "/api/v1/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}
+        )
+        response.raise_for_status()
+        client.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
+        yield client
 
 
 def missing(what: str) -> None:
@@ -166,6 +182,7 @@ async def stack_env(
         "OPSC_SYSLOG_TCP_PORT": str(free_port()),
         "OPSC_SYSLOG_TLS_PORT": "0",
         "OPSC_BATCH_MAX_DELAY_MS": "20",
+        "OPSC_ADMIN_PASSWORD": ADMIN_PASSWORD,
     }
     if deployment == "embedded":
         yield env

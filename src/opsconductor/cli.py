@@ -81,6 +81,12 @@ async def _serve(settings: Settings, stages: tuple[str, ...], *, migrate: bool) 
         for what, where in runtime.listening():
             console.print(f"  {what:<20} {where}")
         print(f"OpsConductor listening: {runtime.http_url or '-'}", flush=True)
+        if runtime.generated_admin_password:
+            console.print(
+                "First start: created user [bold]admin[/bold] with password "
+                f"[bold]{runtime.generated_admin_password}[/bold] — shown once; "
+                "change it with `opsconductor users passwd admin`"
+            )
         await stop.wait()
     finally:
         await runtime.stop()

@@ -112,6 +112,38 @@ class Settings(BaseSettings):
     alert_escalate_after: int = Field(
         0, ge=0, description="Default repeats before an alert's severity rises a level (0: never)."
     )
+    admin_password: SecretStr | None = Field(
+        None, description="Password of the admin user created on first start (else generated)."
+    )
+    access_token_minutes: float = Field(
+        15.0, gt=0, le=1440, description="Lifetime of an access token."
+    )
+    refresh_token_days: float = Field(7.0, gt=0, le=365, description="Lifetime of a refresh token.")
+    login_max_failures: int = Field(
+        5, ge=1, description="Failed logins in a row that lock an account."
+    )
+    login_lockout_seconds: float = Field(
+        900.0, ge=0, description="How long a locked account stays locked."
+    )
+    login_source_max_failures: int = Field(
+        20, ge=1, description="Failed logins from one address per window before it is refused."
+    )
+    login_source_window_seconds: float = Field(
+        300.0, gt=0, description="Window of the per-address failed-login limit."
+    )
+    metrics_open: bool = Field(
+        False, description="Serve /metrics without a token (for a scraper on a trusted network)."
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Origins allowed to call the API from a browser."
+    )
+    ip_allowlist: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Per role, the networks (CIDR) its callers must come from; unset: any.",
+    )
+    api_max_body_bytes: int = Field(
+        1_048_576, ge=1024, description="Largest request body of the management API."
+    )
     log_level: str = Field("INFO", description="Level of the JSON logs on stderr.")
 
     @field_validator("log_level")

@@ -15,10 +15,13 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import uvicorn
+from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from opsconductor.api.app import create_app
 from opsconductor.api.context import AppContext
+from opsconductor.api.ws import stop_live_feed
+from opsconductor.auth.bootstrap import ensure_admin
 from opsconductor.bus.factory import create_bus
 from opsconductor.bus.protocol import Bus
 from opsconductor.config import Settings
@@ -65,6 +68,8 @@ class Runtime:
     #: shared by the alert engine and the API's alert actions on SQLite (see AppContext)
     alert_lock: asyncio.Lock | None = None
     http_url: str | None = None
+    #: the first admin's password when this start generated it (printed once by the CLI)
+    generated_admin_password: str | None = None
     _server: uvicorn.Server | None = None
     _server_task: asyncio.Task[None] | None = None
 
@@ -98,6 +103,10 @@ class Runtime:
             self.sessions = session_factory(self.engine)
             if self.engine.dialect.name == "sqlite":
                 self.alert_lock = asyncio.Lock()
+            if "api" in self.stages:
+                self.generated_admin_password = await ensure_admin(
+                    self.sessions, _secret(self.settings.admin_password)
+                )
         for name in self.stages:
             if name != "api":
                 stage = self._build(name)
@@ -141,6 +150,7 @@ class Runtime:
 
     async def _stop_http(self) -> None:
         if self._server is not None and self._server_task is not None:
+            await stop_live_feed(self._server.config.app)  # WebSockets close with 1001
             self._server.should_exit = True
             with contextlib.suppress(asyncio.CancelledError):
                 await self._server_task
@@ -258,3 +268,7 @@ class Runtime:
         if isinstance(ingest, IngestStage):
             out.extend((listener.source, listener.address) for listener in ingest.listeners)
         return out
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None

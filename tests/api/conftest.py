@@ -7,6 +7,7 @@ PostgreSQL is unreachable, unless ``OPSC_REQUIRE_SERVICES=1``).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,10 +15,12 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from tests.conftest import create_test_database, drop_test_database
+from tests.conftest import ADMIN_PASSWORD, create_test_database, drop_test_database
 
 from opsconductor.api.app import create_app
 from opsconductor.api.context import AppContext
+from opsconductor.api.security import gatekeeper
+from opsconductor.auth.users import NewUser, create_user
 from opsconductor.bus.memory import MemoryBus
 from opsconductor.bus.protocol import Delivery, Subscription
 from opsconductor.config import Settings
@@ -45,6 +48,17 @@ async def api_db_url(backend: str, tmp_path: Path) -> AsyncIterator[str]:
         yield url
     finally:
         await drop_test_database(url)
+
+
+async def user_token(context: AppContext, username: str, role: str) -> str:
+    """Create user ``username`` with ``role`` (password ``ADMIN_PASSWORD``); its access token."""
+    assert context.sessions is not None
+    async with context.sessions() as session:
+        user = await create_user(session, NewUser(username, ADMIN_PASSWORD, role), time.time())
+        await session.commit()
+    gate = await gatekeeper(context)
+    token, _ = gate.issuer.issue(user["id"], username, role, time.time())
+    return token
 
 
 @dataclass
@@ -78,6 +92,11 @@ class Api:
     bus: MemoryBus
     control: Recorder
     alerts: Recorder
+    context: AppContext
+
+    async def token_for(self, role: str, username: str | None = None) -> str:
+        """An access token of a new user with ``role``."""
+        return await user_token(self.context, username or f"{role}-user", role)
 
 
 @pytest.fixture
@@ -95,9 +114,13 @@ async def api(api_db_url: str, tmp_path: Path) -> AsyncIterator[Api]:
     sessions = session_factory(engine)
     context = AppContext(Settings(data_dir=tmp_path), bus, Metrics(), engine, sessions)
     transport = httpx.ASGITransport(app=create_app(context))
+    token = await user_token(context, "admin", "admin")
+    headers = {"Authorization": f"Bearer {token}"}
     try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
-            yield Api(client, sessions, bus, control, alerts)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://api", headers=headers
+        ) as client:
+            yield Api(client, sessions, bus, control, alerts, context)
     finally:
         for subscription in subscriptions:
             await subscription.stop()

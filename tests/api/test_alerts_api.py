@@ -198,7 +198,7 @@ async def test_operator_actions(api: Api, ids: Iterator[str]) -> None:
 
     acked = await api.client.post(f"{base}/acknowledge")
     assert acked.status_code == 200, acked.text
-    assert acked.json()["acknowledged_by"] == "local"
+    assert acked.json()["acknowledged_by"] == "admin"
     assigned = await api.client.post(f"{base}/assign", json={"assignee": "kim"})
     assert assigned.json()["assignee"] == "kim"
     commented = await api.client.post(f"{base}/comments", json={"text": "looking at it"})
@@ -209,7 +209,7 @@ async def test_operator_actions(api: Api, ids: Iterator[str]) -> None:
     resolved = await api.client.post(f"{base}/resolve", json={"comment": "fixed the ACL"})
     assert resolved.status_code == 200
     assert resolved.json()["status"] == "resolved"
-    assert resolved.json()["history"][-1]["actor"] == "local"
+    assert resolved.json()["history"][-1]["actor"] == "admin"
 
     changes = await published(api, 5)
     assert len(changes) == 5

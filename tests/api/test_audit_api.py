@@ -18,9 +18,9 @@ async def test_changes_are_recorded_with_who_what_and_outcome(api: Api) -> None:
     page = (await api.client.get("/api/v1/audit")).json()
     seen = [(r["actor"], r["action"], r["target"], r["outcome"]) for r in page["items"]]
     assert seen == [
-        ("local", "DELETE /api/v1/rules/{rule_id}", "/api/v1/rules/test.audited", "204"),
-        ("local", "POST /api/v1/rules", "/api/v1/rules", "409"),
-        ("local", "POST /api/v1/rules", "/api/v1/rules", "201"),
+        ("admin", "DELETE /api/v1/rules/{rule_id}", "/api/v1/rules/test.audited", "204"),
+        ("admin", "POST /api/v1/rules", "/api/v1/rules", "409"),
+        ("admin", "POST /api/v1/rules", "/api/v1/rules", "201"),
     ]
     verdict = (await api.client.get("/api/v1/audit/verify")).json()
     assert verdict == {"intact": True, "records": 3, "fault": None}

@@ -42,7 +42,7 @@ async def test_silence_lifecycle(api: Api) -> None:
     assert response.status_code == 201, response.text
     created = response.json()
     assert created["state"] == "active"
-    assert created["author"] == "local"
+    assert created["author"] == "admin"
     assert created["matchers"] == MATCH_AP1
     assert abs(created["starts_at"] - time.time()) < 5
     silence_id = created["id"]
@@ -140,7 +140,7 @@ async def test_maintenance_window_lifecycle(api: Api) -> None:
     created = response.json()
     window_id = created["id"]
     assert created["scope"] == {"devices": ["ap-1", "ap-2"]}
-    assert (created["enabled"], created["author"], created["comment"]) == (True, "local", "monthly")
+    assert (created["enabled"], created["author"], created["comment"]) == (True, "admin", "monthly")
     assert created["schedule"] == WEEKLY
     assert isinstance(created["open_now"], bool)
 

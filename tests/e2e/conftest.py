@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.conftest import ADMIN_PASSWORD, admin_client
 
 from opsconductor.config import load_settings
 from opsconductor.runtime import Runtime
@@ -20,7 +21,7 @@ async def running_product(
     env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[Runtime]:
     """Every stage, the API included, started in this process with ``env`` as its settings."""
-    for key, value in env.items():
+    for key, value in {"OPSC_ADMIN_PASSWORD": ADMIN_PASSWORD, **env}.items():
         monkeypatch.setenv(key, value)
     runtime = Runtime(load_settings())
     await runtime.start()
@@ -43,7 +44,7 @@ async def product(
 async def api(product: Runtime) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client for the product's API."""
     assert product.http_url is not None
-    async with httpx.AsyncClient(base_url=product.http_url, timeout=10) as client:
+    async with admin_client(product.http_url, timeout=10) as client:
         yield client
 
 

@@ -8,9 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
-import httpx
 import pytest
-from tests.conftest import free_port
+from tests.conftest import admin_client, free_port
 from tests.e2e.processes import Stages, wait_ready
 
 TCP_RECORDS = 20_000
@@ -42,7 +41,7 @@ async def _send_tcp(port: int, count: int) -> None:
 
 
 async def _send_http(port: int) -> None:
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+    async with admin_client(f"http://127.0.0.1:{port}", timeout=30) as client:
         for batch in range(HTTP_BATCHES):
             lines = [
                 f"<30>Jan  1 00:00:00 r2 app: http-record-{batch}-{i}"

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import nats
 import pytest
-from tests.conftest import NATS_URL, free_port
+from tests.conftest import NATS_URL, admin_client, free_port
 from tests.e2e.processes import Stages, wait_ready
 
 from opsconductor.bus.nats import stream_name
@@ -152,9 +152,7 @@ async def test_threshold_survives_the_death_of_its_agent_worker(
             stages.start(name, port)
         for port in ports.values():
             await wait_ready(port)
-        async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{ports['api']}", timeout=10
-        ) as api:
+        async with admin_client(f"http://127.0.0.1:{ports['api']}", timeout=10) as api:
             await _send(api, "opsc-thr-a", "opsc-thr-a")
             await _agents_idle(env["OPSC_NATS_PREFIX"], 4)
             stages.start("agents-2", free_port(), stage="agents")  # takes half the partitions

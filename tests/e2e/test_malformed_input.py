@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.conftest import admin_client
 from tests.e2e.conftest import all_events, running_product, wait_for_events
 
 from opsconductor.runtime import Runtime
@@ -142,7 +143,7 @@ async def test_udp_flood_is_counted_and_bounded(small_product: Runtime) -> None:
     sent = await _udp_flood(small_product.settings.syslog_udp_port, 3.0)
     await small_product.idle(timeout=60)
     grown = _rss_mb() - before
-    async with httpx.AsyncClient(base_url=small_product.http_url) as api:
+    async with admin_client(small_product.http_url) as api:
         text = (await api.get("/metrics")).text
     received = _metric(text, "opsc_records_received_total", source="syslog-udp")
     dropped = _metric(text, "opsc_records_dropped_total", source="syslog-udp")
@@ -168,7 +169,7 @@ async def test_tcp_flood_meets_backpressure(small_product: Runtime) -> None:
     await small_product.idle(timeout=120)
     assert _rss_mb() - before < 300
     assert small_product.http_url
-    async with httpx.AsyncClient(base_url=small_product.http_url, timeout=30) as api:
+    async with admin_client(small_product.http_url, timeout=30) as api:
         deadline = time.monotonic() + 120
         stored = 0.0
         while time.monotonic() < deadline:
@@ -185,7 +186,7 @@ async def test_tcp_flood_meets_backpressure(small_product: Runtime) -> None:
 async def test_http_flood_gets_503(small_product: Runtime) -> None:
     assert small_product.http_url
     body = "\n".join(f"<13>Oct 11 22:14:15 h app: line {i}" for i in range(2000))
-    async with httpx.AsyncClient(base_url=small_product.http_url, timeout=30) as api:
+    async with admin_client(small_product.http_url, timeout=30) as api:
         responses = await asyncio.gather(
             *(api.post("/api/v1/logs", content=body) for _ in range(40))
         )

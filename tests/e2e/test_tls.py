@@ -9,9 +9,8 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
-from tests.conftest import free_port, need_program
+from tests.conftest import admin_client, free_port, need_program
 from tests.e2e.conftest import running_product, wait_for_events
 
 from opsconductor.runtime import Runtime
@@ -116,7 +115,7 @@ async def test_tls_with_client_certificate(tls_product: Runtime, pki: Path) -> N
     writer.close()
     await writer.wait_closed()
     assert tls_product.http_url
-    async with httpx.AsyncClient(base_url=tls_product.http_url) as api:
+    async with admin_client(tls_product.http_url) as api:
         [event] = await wait_for_events(api, 1, q=token)
     assert event["source"] == "syslog-tls"
     assert event["host"] == "r1"

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from opsconductor import __version__
 from opsconductor.api import (
     alerts,
     audit,
+    auth,
     devices,
     errors,
     events,
+    keys,
     rules,
     suppression,
     system,
+    ws,
+    users,
 )
 from opsconductor.api.context import AppContext
+from opsconductor.api.middleware import BodyLimit, SecurityHeaders
 from opsconductor.ingest import http as http_ingest
 
 
@@ -32,6 +38,9 @@ def create_app(context: AppContext, *, full: bool = True) -> FastAPI:
     errors.install(app)
     app.include_router(system.router)
     if full:
+        app.include_router(auth.router, prefix="/api/v1")
+        app.include_router(users.router, prefix="/api/v1")
+        app.include_router(keys.router, prefix="/api/v1")
         app.include_router(http_ingest.router, prefix="/api/v1")
         app.include_router(events.router, prefix="/api/v1")
         app.include_router(devices.router, prefix="/api/v1")
@@ -40,4 +49,23 @@ def create_app(context: AppContext, *, full: bool = True) -> FastAPI:
         app.include_router(suppression.router, prefix="/api/v1")
         app.include_router(audit.router, prefix="/api/v1")
         app.add_middleware(audit.AuditMiddleware)
+        ws.install(app, context)
+    _harden(app, context)
     return app
+
+
+def _harden(app: FastAPI, context: AppContext) -> None:
+    """Body limit, CORS (when origins are configured) and security headers, outermost last."""
+    settings = context.settings
+    app.add_middleware(
+        BodyLimit, limit=settings.api_max_body_bytes, exempt=frozenset({"/api/v1/logs"})
+    )
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-API-Key"],
+            max_age=600,
+        )
+    app.add_middleware(SecurityHeaders)

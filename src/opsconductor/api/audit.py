@@ -70,17 +70,19 @@ class AuditMiddleware:
         context = scope["app"].state.context
         if context.sessions is None:
             return
-        principal = scope.get("state", {}).get("principal")
+        state = scope.get("state", {})
+        principal = state.get("principal")
+        told = dict(state.get("audit", {}))  # a route's own account: login names, outcomes
         client = scope.get("client") or ("", 0)
         entry = AuditEntry(
             at=time.time(),
-            actor=principal.name if principal else "anonymous",
+            actor=str(told.pop("actor", None) or (principal.name if principal else "anonymous")),
             role=principal.role if principal else "",
             action=f"{scope['method']} {_route_of(scope)}",
             target=scope["path"],
             source=str(client[0]),
             outcome=str(status),
-            detail={},
+            detail=told,
         )
         try:
             async with self._lock, context.sessions() as session:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -28,3 +29,5 @@ class AppContext:
     #: lock the rows an alert decision reads, so operators' actions and the alert engine
     #: take turns here; PostgreSQL locks the rows and this stays ``None``)
     alert_lock: asyncio.Lock | None = None
+    #: the authentication state (``api.security.Gatekeeper``), made on first use
+    gate: Any = None

@@ -1,36 +1,35 @@
 """FastAPI dependencies: the app context, the database session and the caller's identity.
 
-``authorize(permission)`` is the single seam every route goes through. Until users, roles and
-API keys exist it admits every caller as the built-in ``local`` principal, which is why the API
-listens on loopback by default; the permission each route needs is already declared, so the
-role checks slot in here without touching a router.
+``authorize(permission)`` is the single seam every route goes through: it reads the
+credentials (``Authorization: Bearer <access token or API key>`` or ``X-API-Key``), checks
+them (``api.security``), checks the caller's address against the role's allowlist and the
+role against the permission matrix (``auth.roles``). No credentials, or ones that do not
+hold: 401. A role that may not: 403.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsconductor.api.context import AppContext
-from opsconductor.auth.roles import PERMISSIONS
+from opsconductor.api.security import (
+    Forbidden,
+    Principal,
+    Unauthorized,
+    authenticate_token,
+    gatekeeper,
+)
+from opsconductor.auth.roles import PERMISSIONS, allowed
 from opsconductor.errors import StoreError
 
+__all__ = ["PERMISSIONS", "Principal", "authenticated", "authorize"]
 
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling, and with which role."""
-
-    name: str
-    role: str
-
-
-LOCAL = Principal("local", "admin")
-
-
+OPEN_METRICS = Principal("metrics", "viewer", "open")
+"""Who reads ``/metrics`` when ``OPSC_METRICS_OPEN`` is set."""
 
 
 def get_context(request: Request) -> AppContext:
@@ -53,8 +52,38 @@ async def get_session(context: Context) -> AsyncIterator[AsyncSession]:
 Session = Annotated[AsyncSession, Depends(get_session)]
 
 
+def credentials_of(request: Request) -> str | None:
+    """The token or key the request carries, if any."""
+    key = request.headers.get("x-api-key")
+    if key:
+        return key.strip()
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return None
+
+
+def client_address(request: Request) -> str:
+    """The caller's address as the socket saw it."""
+    return request.client.host if request.client else ""
+
+
+async def authenticated(request: Request) -> Principal:
+    """Any caller with valid credentials (for ``/auth/me`` and ``/auth/logout``)."""
+    context = get_context(request)
+    token = credentials_of(request)
+    if token is None:
+        raise Unauthorized("authentication required: send a bearer token or an API key")
+    principal = await authenticate_token(context, token)
+    gate = await gatekeeper(context)
+    if not gate.allowed_from(principal.role, client_address(request)):
+        raise Forbidden(f"role {principal.role} may not call from this address")
+    request.state.principal = principal  # who the audit log names
+    return principal
+
+
 def authorize(permission: str) -> Callable[[Request], Awaitable[Principal]]:
-    """A dependency admitting callers allowed ``permission`` (e.g. ``events:read``).
+    """A dependency admitting callers whose role grants ``permission`` (e.g. ``events:read``).
 
     ``permission`` must be declared in ``PERMISSIONS``; a typo fails when the route is defined.
     """
@@ -63,7 +92,12 @@ def authorize(permission: str) -> Callable[[Request], Awaitable[Principal]]:
 
     async def dependency(request: Request) -> Principal:
         request.state.permission = permission
-        request.state.principal = LOCAL  # who the audit log names
-        return LOCAL
+        if permission == "metrics:read" and get_context(request).settings.metrics_open:
+            return OPEN_METRICS
+        principal = await authenticated(request)
+        if not allowed(principal.role, permission):
+            raise Forbidden(f"role {principal.role} may not {PERMISSIONS[permission]}")
+        return principal
 
+    dependency.permission = permission  # type: ignore[attr-defined]
     return dependency

@@ -23,6 +23,7 @@ _CODES = {
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "validation_failed",
+    423: "locked",
     429: "too_many_requests",
     503: "unavailable",
 }
@@ -53,7 +54,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(InputError)
     async def input_error(_: Request, exc: InputError) -> JSONResponse:
-        return error_response(exc.status_code, str(exc))
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return error_response(exc.status_code, str(exc), headers, **getattr(exc, "extra", {}))
 
     @app.exception_handler(BackpressureError)
     async def overloaded(_: Request, exc: BackpressureError) -> JSONResponse:

@@ -1,0 +1,210 @@
+"""Login, token refresh, logout, the caller's own account, and two-factor set-up.
+
+Every login attempt is recorded in the audit log (by the audit middleware) with the name
+tried, the source address and the outcome; the password never is.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+import pyotp
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field
+
+from opsconductor.api.deps import Context, Principal, Session, authenticated, client_address
+from opsconductor.api.security import Gatekeeper, Unauthorized, gatekeeper
+from opsconductor.auth import refresh as refresh_tokens
+from opsconductor.auth.login import Attempt, LoginOutcome, attempt_login
+from opsconductor.auth.passwords import verify_password
+from opsconductor.auth.users import get_user, public, set_password, update_user
+from opsconductor.errors import InputError
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+Caller = Annotated[Principal, Depends(authenticated)]
+
+
+class LoginBody(BaseModel):
+    """Credentials of a login."""
+
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+    totp: str | None = Field(None, pattern=r"^\d{6}$", description="one-time code, if 2FA is on")
+
+
+class RefreshBody(BaseModel):
+    """A refresh token to spend (or to revoke, on logout)."""
+
+    refresh_token: str = Field(min_length=1, max_length=200)
+
+
+class PasswordBody(BaseModel):
+    """A password change: the current one and the new one."""
+
+    current_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(min_length=1, max_length=256)
+
+
+class TotpBody(BaseModel):
+    """A one-time code from the authenticator app."""
+
+    code: str = Field(pattern=r"^\d{6}$")
+
+
+class LoginRefused(InputError):
+    """A login that did not succeed, with its HTTP status and extra fields."""
+
+    def __init__(self, status: int, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.status_code = status
+        self.extra = extra
+
+
+_REFUSALS: dict[LoginOutcome, tuple[int, str]] = {
+    LoginOutcome.BAD_CREDENTIALS: (401, "invalid username or password"),
+    LoginOutcome.DISABLED: (401, "invalid username or password"),
+    LoginOutcome.TOTP_INVALID: (401, "invalid one-time code"),
+    LoginOutcome.TOTP_REQUIRED: (401, "one-time code required"),
+    LoginOutcome.LOCKED: (423, "account locked after repeated failures; try again later"),
+    LoginOutcome.SOURCE_BLOCKED: (429, "too many failed logins from this address"),
+}
+
+
+async def _tokens(
+    gate: Gatekeeper, session: Session, user: Any, family: str | None
+) -> dict[str, Any]:
+    now = time.time()
+    access, expires = gate.issuer.issue(user.id, user.username, user.role, now)
+    refresh = await refresh_tokens.issue_refresh(
+        session, user.id, family, now, gate.refresh_lifetime
+    )
+    return {
+        "access_token": access, "token_type": "bearer", "expires_at": expires,
+        "expires_in": int(expires - now), "refresh_token": refresh,
+        "refresh_expires_at": now + gate.refresh_lifetime, "user": public(user),
+    }  # fmt: skip
+
+
+@router.post("/login", summary="Log in: an access token and a refresh token")
+async def login(
+    body: LoginBody, request: Request, context: Context, session: Session
+) -> dict[str, Any]:
+    """Check the credentials (and the one-time code when 2FA is on)."""
+    gate = await gatekeeper(context)
+    now = time.time()
+    source = client_address(request)
+    attempt = Attempt(body.username, body.password, source, body.totp)
+    outcome, user = await attempt_login(session, attempt, gate.policy, gate.guard, now)
+    request.state.audit = {"actor": body.username, "outcome": outcome.value}
+    if outcome is not LoginOutcome.OK:
+        await session.commit()
+        status, detail = _REFUSALS[outcome]
+        extra: dict[str, Any] = (
+            {"totp_required": True} if outcome is LoginOutcome.TOTP_REQUIRED else {}
+        )
+        if outcome is LoginOutcome.SOURCE_BLOCKED:
+            extra["retry_after"] = round(gate.guard.retry_after(source, now))
+        raise LoginRefused(status, detail, **extra)
+    tokens = await _tokens(gate, session, user, None)
+    await session.commit()
+    return tokens
+
+
+@router.post("/refresh", summary="Trade a refresh token for new tokens")
+async def refresh(
+    body: RefreshBody, request: Request, context: Context, session: Session
+) -> dict[str, Any]:
+    """Rotate: the token is spent, a new pair is returned. A reused token revokes its login."""
+    gate = await gatekeeper(context)
+    now = time.time()
+    try:
+        row, new_refresh = await refresh_tokens.rotate(
+            session, body.refresh_token, now, gate.refresh_lifetime
+        )
+    except InputError:
+        await session.commit()  # a detected reuse must stay revoked
+        raise
+    user = await get_user(session, row.user_id)
+    request.state.audit = {"actor": user.username}
+    if user.disabled:
+        await refresh_tokens.revoke_family(session, row.family, now)
+        await session.commit()
+        raise Unauthorized("user disabled")
+    access, expires = gate.issuer.issue(user.id, user.username, user.role, now)
+    await session.commit()
+    return {
+        "access_token": access, "token_type": "bearer", "expires_at": expires,
+        "expires_in": int(expires - now), "refresh_token": new_refresh,
+        "refresh_expires_at": now + gate.refresh_lifetime, "user": public(user),
+    }  # fmt: skip
+
+
+@router.post("/logout", summary="End this login: revoke its refresh tokens", status_code=204)
+async def logout(body: RefreshBody, caller: Caller, session: Session) -> None:
+    """Revoke the refresh token's whole family (the access token expires on its own)."""
+    family = await refresh_tokens.family_of(session, body.refresh_token)
+    if family is not None:
+        await refresh_tokens.revoke_family(session, family, time.time())
+        await session.commit()
+
+
+@router.get("/me", summary="Who am I")
+async def me(caller: Caller, session: Session) -> dict[str, Any]:
+    """The caller: a user's account, or an API key's name and role."""
+    if caller.kind != "user":
+        return {"kind": caller.kind, "name": caller.name, "role": caller.role, "id": caller.id}
+    return {"kind": "user", **public(await get_user(session, caller.id))}
+
+
+def _user_only(caller: Principal) -> str:
+    if caller.kind != "user":
+        raise InputError("only a user can do this, not an API key")
+    return caller.id
+
+
+@router.post("/password", summary="Change my password", status_code=204)
+async def change_password(
+    body: PasswordBody, caller: Caller, context: Context, session: Session
+) -> None:
+    """Needs the current password; ends every other login of this user."""
+    user = await get_user(session, _user_only(caller))
+    if not verify_password(user.password_hash, body.current_password):
+        raise Unauthorized("current password is wrong")
+    now = time.time()
+    await set_password(session, user, body.new_password, now)
+    await refresh_tokens.revoke_user(session, user.id, now)
+    await session.commit()
+
+
+@router.post("/totp/setup", summary="Start two-factor set-up: a new secret")
+async def totp_setup(caller: Caller, session: Session) -> dict[str, Any]:
+    """A new TOTP secret and its otpauth URI (for a QR code); active once confirmed."""
+    user = await get_user(session, _user_only(caller))
+    if user.totp_enabled:
+        raise LoginRefused(409, "two-factor authentication is already on; turn it off first")
+    secret = pyotp.random_base32()
+    await update_user(session, user.id, {"totp_secret": secret})
+    await session.commit()
+    uri = pyotp.TOTP(secret).provisioning_uri(name=user.username, issuer_name="OpsConductor")
+    return {"secret": secret, "otpauth_uri": uri}
+
+
+@router.post("/totp/enable", summary="Confirm two-factor set-up with a code", status_code=204)
+async def totp_enable(body: TotpBody, caller: Caller, session: Session) -> None:
+    """Turn 2FA on once a code from the new secret checks out."""
+    user = await get_user(session, _user_only(caller))
+    if not user.totp_secret or not pyotp.TOTP(user.totp_secret).verify(body.code, valid_window=1):
+        raise LoginRefused(422, "code does not match; run set-up again if the secret was lost")
+    await update_user(session, user.id, {"totp_enabled": True})
+    await session.commit()
+
+
+@router.post("/totp/disable", summary="Turn two-factor authentication off", status_code=204)
+async def totp_disable(body: TotpBody, caller: Caller, session: Session) -> None:
+    """Needs a current code."""
+    user = await get_user(session, _user_only(caller))
+    if not user.totp_enabled or not pyotp.TOTP(user.totp_secret).verify(body.code, valid_window=1):
+        raise LoginRefused(422, "two-factor authentication is off, or the code does not match")
+    await update_user(session, user.id, {"totp_enabled": False, "totp_secret": None})
+    await session.commit()

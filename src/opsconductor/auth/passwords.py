@@ -1,0 +1,72 @@
+"""Password hashing (argon2id) and the password policy."""
+
+from __future__ import annotations
+
+import secrets
+import string
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from opsconductor.errors import InputError
+
+MIN_LENGTH = 12
+MAX_LENGTH = 256
+_COMMON = frozenset(
+    {
+        "password", "password123", "passw0rd", "123456789012", "qwertyuiopas", "letmein",
+        "administrator", "opsconductor", "changeme", "welcome", "iloveyou", "trustno1",
+    }
+)  # fmt: skip
+
+_HASHER = PasswordHasher()  # argon2id with the library's recommended (RFC 9106) parameters
+_DUMMY_HASH = _HASHER.hash("timing equaliser for unknown users")
+
+
+class PasswordPolicyError(InputError):
+    """A new password the policy refuses (HTTP 422)."""
+
+    status_code = 422
+
+
+def check_policy(password: str, username: str = "") -> None:
+    """Refuse a password that is short, very long, common or contains the username."""
+    if len(password) < MIN_LENGTH:
+        raise PasswordPolicyError(f"password must have at least {MIN_LENGTH} characters")
+    if len(password) > MAX_LENGTH:
+        raise PasswordPolicyError(f"password must have at most {MAX_LENGTH} characters")
+    lowered = password.lower()
+    if lowered in _COMMON or len(set(password)) < 5:
+        raise PasswordPolicyError("password is too easy to guess")
+    if username and username.lower() in lowered:
+        raise PasswordPolicyError("password must not contain the username")
+
+
+def hash_password(password: str) -> str:
+    """The argon2id hash of ``password``."""
+    return _HASHER.hash(password)
+
+
+def verify_password(stored_hash: str | None, password: str) -> bool:
+    """Whether ``password`` matches ``stored_hash``; with no hash, spends the same time."""
+    try:
+        return _HASHER.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(stored_hash: str) -> bool:
+    """Whether the hash was made with weaker parameters than today's."""
+    return _HASHER.check_needs_rehash(stored_hash)
+
+
+def generate_password(length: int = 20) -> str:
+    """A random password meeting the policy (for the first admin)."""
+    alphabet = string.ascii_letters + string.digits
+    while True:
+        password = "".join(secrets.choice(alphabet) for _ in range(length))
+        try:
+            check_policy(password)
+        except PasswordPolicyError:
+            continue
+        return password
