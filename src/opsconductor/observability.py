@@ -85,6 +85,20 @@ class Metrics:
         self.partitions_owned = Gauge(
             "opsc_agent_partitions_owned", "Agent partitions this process owns.", registry=r
         )
+        self.ws_connections = Gauge(
+            "opsc_ws_connections", "Open WebSocket connections of the live feed.", registry=r
+        )
+        self.ws_frames = Counter(
+            "opsc_ws_frames",
+            "Live-feed frames queued for WebSocket connections, by type.",
+            ["type"],
+            registry=r,
+        )
+        self.ws_slow_consumers = Counter(
+            "opsc_ws_slow_consumers",
+            "WebSocket connections closed because they did not read their frames in time.",
+            registry=r,
+        )
 
     def add_gauge_source(
         self, name: str, doc: str, label: str, read: Callable[[], dict[str, float]]
