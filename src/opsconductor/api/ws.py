@@ -6,7 +6,8 @@ Protocol (``docs/api.md``, section WebSocket):
   (which cannot set headers on a WebSocket), the query parameter ``token``. They are checked
   once, when the connection opens. The server always accepts the handshake and then closes
   with 4401 (and the reason) when the credentials are missing or do not hold, since a browser
-  sees a close code only after the handshake.
+  sees a close code only after the handshake. A role the IP allowlist keeps out of the
+  caller's address: 4403.
 * The client sends ``{"subscribe": [...]}`` / ``{"unsubscribe": [...]}`` with the types
   ``alert``, ``finding``, ``status``; each is checked against the role (``alerts:read``,
   ``findings:read``, ``system:read``). The server answers ``{"type": "subscribed", "types":
@@ -33,13 +34,14 @@ from starlette.requests import HTTPConnection
 
 from opsconductor.api.context import AppContext
 from opsconductor.api.live import TOPICS, Feed, LiveHub, frame
-from opsconductor.api.security import Principal, Unauthorized, authenticate_token
+from opsconductor.api.security import Principal, Unauthorized, authenticate_token, gatekeeper
 from opsconductor.auth.roles import PERMISSIONS, allowed
 from opsconductor.errors import BusError, StoreError
 
 log = logging.getLogger(__name__)
 
 UNAUTHORIZED = 4401
+FORBIDDEN = 4403
 TRY_AGAIN_LATER = 1013
 CLOSE_TIMEOUT = 1.0
 """Longest wait for a close frame to be written (a slow consumer's never is)."""
@@ -112,7 +114,12 @@ async def _authenticate(websocket: WebSocket) -> Principal | None:
     try:
         if token is None:
             raise Unauthorized("authentication required: send a bearer token or an API key")
-        return await authenticate_token(context, token)
+        principal = await authenticate_token(context, token)
+        gate = await gatekeeper(context)
+        address = websocket.client.host if websocket.client else ""
+        if gate.allowed_from(principal.role, address):
+            return principal
+        await _close(websocket, FORBIDDEN, f"role {principal.role} may not call from here")
     except Unauthorized as exc:
         await _close(websocket, UNAUTHORIZED, str(exc) or "unauthorized")
     except StoreError:

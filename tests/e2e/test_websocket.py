@@ -1,0 +1,120 @@
+"""The live feed (``/api/v1/ws``) of a running product, on both deployments: an alert change
+reaches a subscribed client within a second of its finding; a client that does not read is
+closed while a thousand idle connections and a normal client carry on; credentials and
+subscriptions are checked."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+import httpx
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from opsconductor.bus import subjects
+from opsconductor.ids import new_ulid
+from opsconductor.messages import Finding, FindingBatch
+from opsconductor.runtime import Runtime
+
+
+def ws_url(product: Runtime, query: str = "") -> str:
+    """The product's live-feed address."""
+    assert product.http_url is not None
+    return product.http_url.replace("http://", "ws://", 1) + "/api/v1/ws" + query
+
+
+def admin_headers(api: httpx.AsyncClient) -> dict[str, str]:
+    """The admin's credentials, as the fixture's HTTP client sends them."""
+    return {"Authorization": api.headers["Authorization"]}
+
+
+async def subscribe(client: ClientConnection, *types: str) -> dict[str, Any]:
+    """Subscribe and return the server's ack."""
+    await client.send(json.dumps({"subscribe": list(types)}))
+    return await next_frame(client, "subscribed")
+
+
+async def next_frame(client: ClientConnection, kind: str, timeout: float = 5.0) -> dict[str, Any]:
+    """The next frame of type ``kind`` (others are skipped)."""
+    async with asyncio.timeout(timeout):
+        while True:
+            data: dict[str, Any] = json.loads(await client.recv())
+            if data["type"] == kind:
+                return data
+
+
+def problem(fingerprint: str) -> Finding:
+    """A problem finding that opens an alert of its own."""
+    now = time.time()
+    return Finding(
+        id=new_ulid(), rule_id="test.live", agent="system", domain="system", kind="problem",
+        device_id="dev-live", host="r1", severity="major", title=f"live {fingerprint}",
+        summary="", fingerprint=fingerprint, labels={}, evidence=[], observed_at=now,
+        detected_at=now,
+    )  # fmt: skip
+
+
+async def test_an_alert_change_reaches_a_subscriber_within_a_second(
+    product: Runtime, api: httpx.AsyncClient
+) -> None:
+    assert product.bus is not None
+    async with connect(ws_url(product), additional_headers=admin_headers(api)) as client:
+        ack = await subscribe(client, "alert", "finding")
+        assert ack["types"] == ["alert", "finding"]
+        latencies = []
+        for round_ in range(3):
+            finding = problem(f"fp-live-{round_}-{new_ulid()}")
+            batch = FindingBatch(id=new_ulid(), findings=[finding])
+            started = time.perf_counter()
+            await product.bus.publish(subjects.findings("system"), batch, msg_id=batch.id)
+            seen = await next_frame(client, "finding", timeout=2)
+            assert seen["data"]["id"] == finding.id
+            created = await next_frame(client, "alert.created", timeout=2)
+            latencies.append(time.perf_counter() - started)
+            assert created["data"]["fingerprint"] == finding.fingerprint
+            assert created["data"]["change"] == "new"
+            assert created["data"]["status"] == "firing"
+    print(f"finding → alert.created on the WebSocket: {[f'{s * 1000:.0f} ms' for s in latencies]}")
+    assert max(latencies) < 1.0
+
+
+async def test_without_credentials_the_server_closes_with_4401(product: Runtime) -> None:
+    for query, headers in (("", {}), ("?token=not-a-token", {}), ("", {"X-API-Key": "nope"})):
+        async with connect(ws_url(product, query), additional_headers=headers) as client:
+            with pytest.raises(ConnectionClosed) as closed:
+                await client.recv()
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == 4401
+        assert closed.value.rcvd.reason
+
+
+async def test_a_token_in_the_query_and_an_api_key_in_a_header_are_accepted(
+    product: Runtime, api: httpx.AsyncClient
+) -> None:
+    token = api.headers["Authorization"].removeprefix("Bearer ")
+    async with connect(ws_url(product, f"?token={token}")) as client:
+        assert (await subscribe(client, "status"))["types"] == ["status"]
+    created = await api.post("/api/v1/keys", json={"name": "wall display", "role": "service"})
+    assert created.status_code == 201, created.text
+    headers = {"X-API-Key": created.json()["key"]}
+    async with connect(ws_url(product), additional_headers=headers) as client:
+        ack = await subscribe(client, "alert", "finding", "status")
+        assert ack["types"] == ["alert", "finding", "status"]
+
+
+async def test_an_unknown_subscription_type_is_refused_without_a_disconnect(
+    product: Runtime, api: httpx.AsyncClient
+) -> None:
+    async with connect(ws_url(product), additional_headers=admin_headers(api)) as client:
+        await client.send(json.dumps({"subscribe": ["alert", "gossip"]}))
+        error = await next_frame(client, "error")
+        assert (error["error"], error["subscription"]) == ("bad_request", "gossip")
+        assert (await next_frame(client, "subscribed"))["types"] == ["alert"]
+        await client.send("not json")
+        assert (await next_frame(client, "error"))["error"] == "bad_request"
+        await client.send(json.dumps({"unsubscribe": ["alert"]}))
+        assert (await next_frame(client, "subscribed"))["types"] == []
