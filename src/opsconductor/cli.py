@@ -29,9 +29,12 @@ app.add_typer(config_app, name="config")
 def _add_tool_commands() -> None:
     from opsconductor.audit_cli import audit_app
     from opsconductor.rules_cli import rules_app
+    from opsconductor.users_cli import keys_app, users_app
 
     app.add_typer(rules_app, name="rules")
     app.add_typer(audit_app, name="audit")
+    app.add_typer(users_app, name="users")
+    app.add_typer(keys_app, name="keys")
 
 
 def _run(coro: object) -> None:
@@ -149,6 +152,19 @@ def config_show(config: ConfigOption = None) -> None:
     settings = settings_of(config)
     json.dump(settings.masked(), sys.stdout, indent=2, default=str)
     sys.stdout.write("\n")
+
+
+@app.command()
+def permissions() -> None:
+    """Print the permission matrix (every route × role) as Markdown, as the code enforces it."""
+    from opsconductor.api.app import create_app
+    from opsconductor.api.context import AppContext
+    from opsconductor.api.matrix import markdown
+    from opsconductor.bus.memory import MemoryBus
+    from opsconductor.observability import Metrics
+
+    context = AppContext(Settings(), MemoryBus(), Metrics())
+    sys.stdout.write(markdown(create_app(context)))
 
 
 @app.command()
