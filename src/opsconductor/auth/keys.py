@@ -77,6 +77,17 @@ async def get_key(session: AsyncSession, key_id: str) -> Any:
     return row
 
 
+async def find_key(session: AsyncSession, id_or_prefix: str) -> Any:
+    """The row of the key with this id or public prefix (``opsc_ab12cd34``), or 404."""
+    stmt = sa.select(api_keys).where(
+        sa.or_(api_keys.c.id == id_or_prefix, api_keys.c.prefix == id_or_prefix)
+    )
+    row = (await session.execute(stmt)).first()
+    if row is None:
+        raise NoSuchKey(f"no API key with the id or prefix {id_or_prefix!r}")
+    return row
+
+
 async def revoke_key(session: AsyncSession, key_id: str, now: float) -> Any:
     """Revoke key ``key_id`` (idempotent); its row after."""
     await get_key(session, key_id)
