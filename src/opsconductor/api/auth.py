@@ -81,7 +81,7 @@ async def _tokens(
     )
     return {
         "access_token": access, "token_type": "bearer", "expires_at": expires,
-        "expires_in": int(expires - now), "refresh_token": refresh,
+        "expires_in": round(gate.issuer.lifetime), "refresh_token": refresh,
         "refresh_expires_at": now + gate.refresh_lifetime, "user": public(user),
     }  # fmt: skip
 
@@ -135,7 +135,7 @@ async def refresh(
     await session.commit()
     return {
         "access_token": access, "token_type": "bearer", "expires_at": expires,
-        "expires_in": int(expires - now), "refresh_token": new_refresh,
+        "expires_in": round(gate.issuer.lifetime), "refresh_token": new_refresh,
         "refresh_expires_at": now + gate.refresh_lifetime, "user": public(user),
     }  # fmt: skip
 
