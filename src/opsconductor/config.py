@@ -153,6 +153,19 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown log level {value!r}")
         return value.upper()
 
+    @field_validator("ip_allowlist")
+    @classmethod
+    def _known_roles_and_networks(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        import ipaddress
+
+        from opsconductor.auth.roles import check_role
+
+        for role, networks in value.items():
+            check_role(role)
+            for network in networks:
+                ipaddress.ip_network(network, strict=False)  # ValueError names the bad one
+        return value
+
     @field_validator("default_timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
