@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -90,7 +92,8 @@ def test_db_upgrade_and_replay(tmp_path: Path, shared_data: Path) -> None:
     assert stdin_host == "r1"
 
 
-def test_up_prints_where_it_listens_and_stops_cleanly(tmp_path: Path) -> None:
+def _up_once(tmp_path: Path, check: Callable[[int], None]) -> str:
+    """Run ``opsconductor up`` until ``check(http_port)`` is done; its stderr."""
     http, syslog = free_port(), free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "opsconductor", "up"],
@@ -114,11 +117,28 @@ def test_up_prints_where_it_listens_and_stops_cleanly(tmp_path: Path) -> None:
                 break
             time.sleep(0.1)
         assert httpx.get(f"http://127.0.0.1:{http}/healthz").json() == {"status": "ok"}
+        check(http)
     finally:
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err.decode()
     assert f"udp://0.0.0.0:{syslog}" in err.decode()
+    return err.decode()
+
+
+def test_up_prints_where_it_listens_and_the_first_admin_login_once(tmp_path: Path) -> None:
+    err = _up_once(tmp_path, lambda port: None)
+    found = re.search(r"created user admin with password (\S+)", err)
+    assert found, err
+    password = found.group(1)
+
+    def log_in(port: int) -> None:
+        url = f"http://127.0.0.1:{port}/api/v1/auth/login"
+        answer = httpx.post(url, json={"username": "admin", "password": password})
+        assert answer.status_code == 200, answer.text
+
+    again = _up_once(tmp_path, log_in)
+    assert password not in again and "created user admin" not in again
 
 
 def test_classification_file_extends_the_table(tmp_path: Path) -> None:
