@@ -3,6 +3,7 @@ changes, disabled users, and the audit trail of login attempts."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -181,3 +182,14 @@ async def test_responses_carry_security_headers_and_big_bodies_are_refused(api: 
     too_big = await api.client.post("/api/v1/keys", json=huge)
     assert too_big.status_code == 413
     assert too_big.json()["error"] == "payload_too_large"
+
+
+async def test_an_expired_api_key_is_refused(api: Api) -> None:
+    body = {"name": "short-lived", "role": "viewer", "expires_in_days": 1 / 86400}
+    created = await api.client.post("/api/v1/keys", json=body)
+    assert created.status_code == 201, created.text
+    key = {"X-API-Key": created.json()["key"]}
+    listed = (await api.client.get("/api/v1/keys")).text
+    assert created.json()["key"] not in listed and "key_hash" not in listed
+    await asyncio.sleep(1.1)
+    assert (await api.client.get("/api/v1/events", headers=key)).status_code == 401
