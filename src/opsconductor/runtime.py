@@ -2,6 +2,10 @@
 
 The bus and the session factory are the only things that differ between the two deployments;
 each stage gets them from here and never learns which it runs on.
+
+Every ``OPSC_AGENT_TICK_SECONDS`` the runtime sends a heartbeat on ``status.<stage>`` for each
+stage of its process (``stopped`` for one that is configured but not running). The API's
+``/system/control`` starts and stops the stages of its own process through ``RuntimeControl``.
 """
 
 from __future__ import annotations
@@ -19,24 +23,27 @@ from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from opsconductor.api.app import create_app
-from opsconductor.api.context import AppContext
+from opsconductor.api.context import AppContext, StageNotHere, UnknownStage
 from opsconductor.api.ws import stop_live_feed
 from opsconductor.auth.bootstrap import ensure_admin
 from opsconductor.bus.factory import create_bus
 from opsconductor.bus.protocol import Bus
 from opsconductor.config import Settings
 from opsconductor.errors import ConfigError
+from opsconductor.heartbeats import HeartbeatBoard, HeartbeatLoop, heartbeat
 from opsconductor.ingest.service import IngestStage
+from opsconductor.messages import Heartbeat
 from opsconductor.observability import Metrics
 from opsconductor.parse.consumer import ParseStage
 from opsconductor.parse.service import Parser
+from opsconductor.stages import STAGES
 from opsconductor.store import create_engine, session_factory, upgrade
 from opsconductor.store.consumer import StoreStage
 
 log = logging.getLogger(__name__)
 
-#: Every stage, in the order they start (consumers before producers).
-STAGES = ("store", "alerts", "agents", "parse", "ingest", "api")
+__all__ = ["STAGES", "Runtime", "RuntimeControl"]
+
 _NEEDS_DATABASE = frozenset({"store", "alerts", "agents", "api"})
 
 
@@ -72,6 +79,8 @@ class Runtime:
     generated_admin_password: str | None = None
     _server: uvicorn.Server | None = None
     _server_task: asyncio.Task[None] | None = None
+    _heartbeats: HeartbeatLoop | None = None
+    _board: HeartbeatBoard | None = None
 
     @classmethod
     def for_stages(cls, settings: Settings, names: Iterable[str], **kwargs: object) -> Runtime:
@@ -113,6 +122,7 @@ class Runtime:
                 await stage.start()
                 self.running[name] = stage
         await self._start_http()
+        await self._start_heartbeats()
 
     async def stop(self, drain_timeout: float = 30.0) -> None:
         """Stop taking records in, let the queues empty, then stop the rest and disconnect.
@@ -123,6 +133,7 @@ class Runtime:
         one stage fails to stop.
         """
         try:
+            await self._stop_heartbeats()
             await self._stop_http()
             ingest = self.running.pop("ingest", None)
             if ingest is not None:
@@ -154,6 +165,28 @@ class Runtime:
             self._server.should_exit = True
             with contextlib.suppress(asyncio.CancelledError):
                 await self._server_task
+
+    async def _start_heartbeats(self) -> None:
+        assert self.bus is not None
+        interval = self.settings.agent_tick_seconds
+        self._heartbeats = HeartbeatLoop(self.bus, interval, self._stage_beats, "stage-beats")
+        await self._heartbeats.start()
+
+    async def _stop_heartbeats(self) -> None:
+        if self._heartbeats is not None:
+            final = [heartbeat(name, "stage", "stopped") for name in self.stages]
+            await self._heartbeats.stop(final)
+            self._heartbeats = None
+        if self._board is not None:
+            await self._board.stop()
+            self._board = None
+
+    async def _stage_beats(self) -> list[Heartbeat]:
+        """One beat per stage of this process: ``ok`` while it runs, else ``stopped``."""
+        running = set(self.running) | ({"api"} if self.http_url else set())
+        return [
+            heartbeat(name, "stage", "ok" if name in running else "stopped") for name in self.stages
+        ]
 
     async def idle(self, timeout: float = 60.0) -> bool:
         """Wait until every queue of this process is empty (used by replay and tests)."""
@@ -233,6 +266,10 @@ class Runtime:
         assert self.bus is not None
         context = AppContext(self.settings, self.bus, self.metrics, self.engine, self.sessions)
         context.alert_lock = self.alert_lock
+        context.control = RuntimeControl(self)
+        if "api" in self.stages:
+            self._board = context.heartbeats = HeartbeatBoard()
+            await self._board.start(self.bus)
         app = create_app(context, full="api" in self.stages)
         config = uvicorn.Config(
             app,
@@ -272,3 +309,67 @@ class Runtime:
 
 def _secret(value: SecretStr | None) -> str | None:
     return value.get_secret_value() if value is not None else None
+
+
+class RuntimeControl:
+    """Starts, stops and restarts the stages of one ``Runtime`` (the API's stage control).
+
+    Only the stages the runtime was configured with can be controlled here (``StageNotHere``
+    for the others: in a distributed deployment their process manager runs them); the HTTP
+    server itself is not stopped from here.
+    """
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._lock = asyncio.Lock()
+
+    def _check(self, stage: str) -> None:
+        if stage not in STAGES:
+            raise UnknownStage(f"no stage {stage!r}; stages: {', '.join(STAGES)}")
+        if stage not in self._runtime.stages:
+            raise StageNotHere(
+                f"stage {stage!r} does not run in this process; use the process manager "
+                "(systemd, Kubernetes…) of the process that runs it"
+            )
+        if stage == "api":
+            raise StageNotHere("the API serves this request: it cannot start or stop itself")
+
+    async def start(self, stage: str) -> None:
+        """Start ``stage`` unless it runs already."""
+        self._check(stage)
+        async with self._lock:
+            runtime = self._runtime
+            if stage in runtime.running:
+                return
+            built = runtime._build(stage)
+            await built.start()
+            runtime.running[stage] = built
+            order = [name for name in STAGES if name in runtime.running]
+            runtime.running = {name: runtime.running[name] for name in order}
+            log.info("stage %s started on request", stage)
+        await self._beat()
+
+    async def stop(self, stage: str) -> None:
+        """Stop ``stage`` if it runs."""
+        self._check(stage)
+        async with self._lock:
+            running = self._runtime.running.pop(stage, None)
+            if running is not None:
+                await running.stop()
+                log.info("stage %s stopped on request", stage)
+        await self._beat()
+
+    async def restart(self, stage: str) -> None:
+        """Stop ``stage`` and start it again."""
+        await self.stop(stage)
+        await self.start(stage)
+
+    def running(self) -> list[str]:
+        """The stages running in this process, the API included."""
+        runtime = self._runtime
+        api = ["api"] if runtime.http_url and "api" in runtime.stages else []
+        return [name for name in STAGES if name in runtime.running] + api
+
+    async def _beat(self) -> None:
+        if self._runtime._heartbeats is not None:
+            await self._runtime._heartbeats.beat()

@@ -8,6 +8,11 @@ rule change anywhere (API, ``opsconductor rules load``) is announced on
 them to its running engines without a restart. The timer also compares the rules' version in
 the database, so a change nobody announced (a CLI in embedded mode, a lost message) is picked
 up within ``OPSC_AGENT_TICK_SECONDS``.
+
+At start the stage registers its agents in the ``agents`` table; an agent an operator
+disabled there gets no rules (so it reports nothing) until it is enabled again, which the API
+announces on ``control.reload.agents``. Every ``OPSC_AGENT_TICK_SECONDS`` each agent sends a
+heartbeat on ``status.<agent>`` (``stopped`` when disabled, and when the stage stops).
 """
 
 from __future__ import annotations
@@ -22,14 +27,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from opsconductor.agents.leases import PartitionLeases
 from opsconductor.agents.packs import builtin_packs
+from opsconductor.agents.registry import agent_definitions, disabled_agents, register_agents
 from opsconductor.agents.repository import enabled_rules, rules_version, seed_packs
-from opsconductor.agents.rules import Rule
+from opsconductor.agents.rules import AGENTS, Rule
 from opsconductor.agents.runner import PartitionRunner
 from opsconductor.bus import subjects
 from opsconductor.bus.control import listen_for_reloads, reload_kinds
 from opsconductor.bus.protocol import Bus, Delivery, Subscription
 from opsconductor.config import Settings
 from opsconductor.errors import ConfigError
+from opsconductor.heartbeats import HeartbeatLoop, heartbeat
+from opsconductor.messages import Heartbeat
 from opsconductor.observability import Metrics
 
 log = logging.getLogger(__name__)
@@ -61,11 +69,15 @@ class AgentStage:
         self._sessions = sessions
         self._metrics = metrics
         self._rules: list[Rule] = []
-        self._version: tuple[int, float, int] | None = None
+        self._version: tuple[tuple[int, float, int], frozenset[str]] | None = None
+        self._disabled: frozenset[str] = frozenset()
         self.runners: dict[str, PartitionRunner] = {}
         self._leases: PartitionLeases | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._control: Subscription | None = None
+        self._heartbeats = HeartbeatLoop(
+            bus, settings.agent_tick_seconds, self._beats, "agents-heartbeats"
+        )
 
     @property
     def partitioned(self) -> bool:
@@ -89,9 +101,11 @@ class AgentStage:
         else:
             await self._start_runner(EMBEDDED_PARTITION, subjects.AGENTS_CONSUMER)
         self._tasks.append(asyncio.create_task(self._tick_loop(), name="agents-timers"))
+        await self._heartbeats.start()
 
     async def stop(self) -> None:
         """Stop timers and consumers; save every partition's state; give the partitions back."""
+        await self._heartbeats.stop([heartbeat(name, "agent", "stopped") for name in AGENTS])
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -114,23 +128,48 @@ class AgentStage:
             await runner.reload(self._rules)
         self._metrics.rule_reloads.inc()
         log.info("agents reloaded %d enabled rules", len(self._rules))
+        await self._heartbeats.beat()
 
     async def _load_rules(self, *, seed: bool) -> None:
         async with self._sessions() as session:
             if seed:
                 await seed_packs(session, builtin_packs(), time.time())
+                await register_agents(session, agent_definitions(), time.time())
                 await session.commit()
-            self._version = await rules_version(session)
-            self._rules = await enabled_rules(session)
+            self._version = await self._current_version(session)
+            self._disabled = self._version[1]
+            rules = await enabled_rules(session)
+        self._rules = [rule for rule in rules if rule.agent not in self._disabled]
+
+    async def _current_version(
+        self, session: AsyncSession
+    ) -> tuple[tuple[int, float, int], frozenset[str]]:
+        return await rules_version(session), await disabled_agents(session)
 
     async def _rules_changed(self) -> bool:
         async with self._sessions() as session:
-            return await rules_version(session) != self._version
+            return await self._current_version(session) != self._version
 
     async def _on_control(self, deliveries: Sequence[Delivery]) -> None:
         kinds = reload_kinds(deliveries)
-        if "rules" in kinds:
+        if kinds & {"rules", "agents"}:
             await self.reload()
+
+    async def _beats(self) -> list[Heartbeat]:
+        """One beat per agent: ``stopped`` if disabled, else ``ok`` with its rule count."""
+        counts = {name: 0 for name in AGENTS}
+        for rule in self._rules:
+            counts[rule.agent] = counts.get(rule.agent, 0) + 1
+        partitions = sorted(self.runners)
+        return [
+            heartbeat(
+                name,
+                "agent",
+                "stopped" if name in self._disabled else "ok",
+                {"rules": counts[name], "partitions": partitions},
+            )
+            for name in AGENTS
+        ]
 
     async def _start_runner(self, key: str, consumer: tuple[str, str]) -> None:
         runner = PartitionRunner(

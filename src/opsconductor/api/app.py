@@ -7,18 +7,22 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from opsconductor import __version__
 from opsconductor.api import (
+    agents,
     alerts,
     audit,
     auth,
     devices,
+    docs,
     errors,
     events,
     keys,
     rules,
+    settings,
+    status,
     suppression,
     system,
-    ws,
     users,
+    ws,
 )
 from opsconductor.api.context import AppContext
 from opsconductor.api.middleware import BodyLimit, SecurityHeaders
@@ -30,12 +34,13 @@ def create_app(context: AppContext, *, full: bool = True) -> FastAPI:
     app = FastAPI(
         title="OpsConductor",
         version=__version__,
-        docs_url="/api/docs",
+        docs_url=None,
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
     app.state.context = context
     errors.install(app)
+    docs.install(app)
     app.include_router(system.router)
     if full:
         app.include_router(auth.router, prefix="/api/v1")
@@ -44,6 +49,9 @@ def create_app(context: AppContext, *, full: bool = True) -> FastAPI:
         app.include_router(http_ingest.router, prefix="/api/v1")
         app.include_router(events.router, prefix="/api/v1")
         app.include_router(devices.router, prefix="/api/v1")
+        app.include_router(agents.router, prefix="/api/v1")
+        app.include_router(settings.router, prefix="/api/v1")
+        app.include_router(status.router, prefix="/api/v1")
         app.include_router(rules.router, prefix="/api/v1")
         app.include_router(alerts.router, prefix="/api/v1")
         app.include_router(suppression.router, prefix="/api/v1")

@@ -5,13 +5,43 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from opsconductor.bus.protocol import Bus
 from opsconductor.config import Settings
+from opsconductor.errors import InputError
+from opsconductor.heartbeats import HeartbeatBoard
 from opsconductor.observability import Metrics
+
+
+class UnknownStage(InputError):
+    """No stage has this name (HTTP 404)."""
+
+    status_code = 404
+
+
+class StageNotHere(InputError):
+    """The stage cannot be started or stopped from this process (HTTP 409)."""
+
+    status_code = 409
+
+
+class StageControl(Protocol):
+    """Starting and stopping the stages of this process (embedded mode: all of them).
+
+    A stage this process does not run raises ``StageNotHere``; an unknown one
+    ``UnknownStage``. Starting a running stage or stopping a stopped one changes nothing.
+    """
+
+    async def start(self, stage: str) -> None: ...
+
+    async def stop(self, stage: str) -> None: ...
+
+    async def restart(self, stage: str) -> None: ...
+
+    def running(self) -> list[str]: ...
 
 
 @dataclass
@@ -31,3 +61,7 @@ class AppContext:
     alert_lock: asyncio.Lock | None = None
     #: the authentication state (``api.security.Gatekeeper``), made on first use
     gate: Any = None
+    #: starts and stops the stages of this process (set by the runtime)
+    control: StageControl | None = None
+    #: the latest heartbeat of every component, heard in this process (set by the runtime)
+    heartbeats: HeartbeatBoard | None = None

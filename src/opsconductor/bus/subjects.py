@@ -46,6 +46,8 @@ STORE_DEADLETTERS_CONSUMER = (f"{DEADLETTER}.>", "store-deadletters")
 AGENTS_CONSUMER = (f"{EVENTS}.>", "agents")
 """Embedded mode: one agents consumer sees every partition."""
 ALERTS_CONSUMER = (f"{FINDINGS}.>", "alerts")
+STORE_STATUS_CONSUMER = (f"{STATUS}.>", "store-status")
+"""The store records the agents' heartbeats (not declared ahead: an old beat is no loss)."""
 STAGE_CONSUMERS = (
     PARSE_CONSUMER,
     STORE_EVENTS_CONSUMER,

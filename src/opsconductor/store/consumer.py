@@ -1,4 +1,4 @@
-"""The store stage's bus edge: ``events.>`` and ``deadletter.>`` in, rows out.
+"""The store stage's bus edge: ``events.>``, ``deadletter.>`` and ``status.>`` in, rows out.
 
 One transaction per delivered group of batches; the bus acks only after the commit, and the
 writes are idempotent (unique ids), so a redelivery after a crash never duplicates a row.
@@ -17,9 +17,10 @@ import msgspec
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from opsconductor.agents.registry import record_heartbeats
 from opsconductor.bus import subjects
 from opsconductor.bus.protocol import Bus, Delivery, Subscription
-from opsconductor.messages import DeadLetter, DeadLetterBatch, Event, EventBatch
+from opsconductor.messages import DeadLetter, DeadLetterBatch, Event, EventBatch, Heartbeat
 from opsconductor.observability import Metrics
 from opsconductor.store import add_dead_letters, add_events, upsert_devices
 from opsconductor.store.retention import retention_loop
@@ -53,7 +54,8 @@ DEAD_DURABLE = subjects.STORE_DEADLETTERS_CONSUMER[1]
 
 
 class StoreStage:
-    """Writes events, devices and dead letters; runs the retention job."""
+    """Writes events, devices, dead letters and the agents' heartbeats; runs the retention
+    job."""
 
     name = "store"
 
@@ -94,6 +96,7 @@ class StoreStage:
                 self.handle_dead_letters,
                 max_batch=self._max_batch,
             ),
+            await self._bus.consume(*subjects.STORE_STATUS_CONSUMER, self.handle_heartbeats),
         ]
         days, interval = self._retention
         self._retention_task = asyncio.create_task(
@@ -135,6 +138,12 @@ class StoreStage:
                 letters.extend(delivery.message.letters)
         if letters:
             await self._with_retry(self._write_dead_letters, letters)
+
+    async def handle_heartbeats(self, deliveries: Sequence[Delivery]) -> None:
+        """Record the agents' heartbeats as their status and ``last_seen``."""
+        beats = [d.message for d in deliveries if isinstance(d.message, Heartbeat)]
+        if any(beat.kind == "agent" for beat in beats):
+            await self._with_retry(record_heartbeats, beats)
 
     async def _write_or_split(self, events: list[Event]) -> int:
         """Write ``events``; if the database refuses what some of them hold, find those.
