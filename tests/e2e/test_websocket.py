@@ -15,6 +15,8 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from opsconductor.api.live import TOPICS
+from opsconductor.auth.roles import GRANTS, allowed
 from opsconductor.bus import subjects
 from opsconductor.ids import new_ulid
 from opsconductor.messages import Finding, FindingBatch
@@ -118,3 +120,31 @@ async def test_an_unknown_subscription_type_is_refused_without_a_disconnect(
         assert (await next_frame(client, "error"))["error"] == "bad_request"
         await client.send(json.dumps({"unsubscribe": ["alert"]}))
         assert (await next_frame(client, "subscribed"))["types"] == []
+
+
+REFUSED = [
+    (role.value, name)
+    for role in GRANTS
+    for name, topic in TOPICS.items()
+    if not allowed(role, topic.permission)
+]
+"""(role, subscription type) pairs the permission matrix refuses."""
+
+
+@pytest.mark.skipif(
+    not REFUSED,
+    reason="every role grants alerts:read, findings:read and system:read, so no role can be "
+    "refused a subscription; this runs once the matrix refuses one",
+)
+@pytest.mark.parametrize(("role", "refused"), REFUSED or [("none", "none")])
+async def test_a_type_the_role_may_not_read_is_refused_without_a_disconnect(
+    product: Runtime, api: httpx.AsyncClient, role: str, refused: str
+) -> None:
+    created = await api.post("/api/v1/keys", json={"name": f"{role} key", "role": role})
+    assert created.status_code == 201, created.text
+    headers = {"X-API-Key": created.json()["key"]}
+    async with connect(ws_url(product), additional_headers=headers) as client:
+        await client.send(json.dumps({"subscribe": [refused]}))
+        error = await next_frame(client, "error")
+        assert (error["error"], error["subscription"]) == ("forbidden", refused)
+        assert refused not in (await next_frame(client, "subscribed"))["types"]

@@ -160,7 +160,11 @@ class LiveHub:
         try:
             for family in sorted({topic.family for topic in TOPICS.values()}):
                 subscription = await self._bus.consume(
-                    f"{family}.>", f"live-{family}-{suffix}", self._handle, listener=True
+                    f"{family}.>",
+                    f"live-{family}-{suffix}",
+                    self._handle,
+                    max_batch=16,
+                    listener=True,
                 )
                 self._subscriptions.append(subscription)
         except BaseException:
