@@ -12,6 +12,8 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.conftest import admin_client
+from tests.e2e.conftest import running_product
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
@@ -19,7 +21,7 @@ from opsconductor.api.live import TOPICS
 from opsconductor.auth.roles import GRANTS, allowed
 from opsconductor.bus import subjects
 from opsconductor.ids import new_ulid
-from opsconductor.messages import Finding, FindingBatch
+from opsconductor.messages import Finding, FindingBatch, Heartbeat
 from opsconductor.runtime import Runtime
 
 
@@ -49,11 +51,11 @@ async def next_frame(client: ClientConnection, kind: str, timeout: float = 5.0) 
                 return data
 
 
-def problem(fingerprint: str) -> Finding:
-    """A problem finding that opens an alert of its own."""
+def problem(fingerprint: str, kind: str = "problem") -> Finding:
+    """A problem finding that opens an alert of its own (or, ``kind="clear"``, clears it)."""
     now = time.time()
     return Finding(
-        id=new_ulid(), rule_id="test.live", agent="system", domain="system", kind="problem",
+        id=new_ulid(), rule_id="test.live", agent="system", domain="system", kind=kind,
         device_id="dev-live", host="r1", severity="major", title=f"live {fingerprint}",
         summary="", fingerprint=fingerprint, labels={}, evidence=[], observed_at=now,
         detected_at=now,
@@ -82,6 +84,44 @@ async def test_an_alert_change_reaches_a_subscriber_within_a_second(
             assert created["data"]["status"] == "firing"
     print(f"finding → alert.created on the WebSocket: {[f'{s * 1000:.0f} ms' for s in latencies]}")
     assert max(latencies) < 1.0
+
+
+async def test_a_clear_resolves_and_a_heartbeat_is_a_status_frame(
+    product: Runtime, api: httpx.AsyncClient
+) -> None:
+    assert product.bus is not None
+    async with connect(ws_url(product), additional_headers=admin_headers(api)) as client:
+        await subscribe(client, "alert", "status")
+        fingerprint = f"fp-clear-{new_ulid()}"
+        for kind, expected in (("problem", "alert.created"), ("clear", "alert.resolved")):
+            batch = FindingBatch(id=new_ulid(), findings=[problem(fingerprint, kind)])
+            await product.bus.publish(subjects.findings("system"), batch, msg_id=batch.id)
+            frame = await next_frame(client, expected)
+            assert frame["data"]["fingerprint"] == fingerprint
+        assert frame["data"]["status"] == "resolved"
+        beat = Heartbeat(component="test-probe", kind="stage", at=time.time(), status="ok")
+        await product.bus.publish(subjects.status("test-probe"), beat, msg_id=new_ulid())
+        while (status := await next_frame(client, "status"))["data"]["component"] != "test-probe":
+            pass
+        assert status["data"]["status"] == "ok"
+
+
+async def test_stopping_the_product_closes_the_feed_with_1001(
+    stack_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, clean_env: None
+) -> None:
+    async with running_product(stack_env, monkeypatch) as runtime:
+        assert runtime.http_url is not None
+        async with admin_client(runtime.http_url) as api:
+            headers = admin_headers(api)
+        client = await connect(ws_url(runtime), additional_headers=headers)
+        await subscribe(client, "alert")
+        started = time.monotonic()
+        await runtime.stop()
+        stopped = time.monotonic() - started
+    with pytest.raises(ConnectionClosed) as closed:
+        await client.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
+    assert stopped < 10
 
 
 async def test_without_credentials_the_server_closes_with_4401(product: Runtime) -> None:
