@@ -59,3 +59,12 @@ async def test_cors_answers_only_configured_origins(api: Api) -> None:
         other = {**asked, "Origin": "https://evil.example"}
         refused = await client.options("/api/v1/events", headers=other)
         assert "access-control-allow-origin" not in refused.headers
+
+
+async def test_the_api_docs_work_offline(api: Api) -> None:
+    page = await api.client.get("/api/docs", headers={"Authorization": ""})
+    assert page.status_code == 200
+    assert "cdn" not in page.text.lower()
+    assert "/api/docs/assets/swagger-ui-bundle.js" in page.text
+    bundle = await api.client.get("/api/docs/assets/swagger-ui-bundle.js")
+    assert bundle.status_code == 200 and len(bundle.content) > 100_000
