@@ -180,3 +180,17 @@ async def reset_setting(session: AsyncSession, key: str) -> None:
     """Forget the stored value of ``key``: the default applies again."""
     spec_of(key)
     await session.execute(sa.delete(system_settings).where(system_settings.c.key == key))
+
+
+async def overrides(session: AsyncSession) -> dict[str, Any]:
+    """The stored values that hold (checked against today's bounds), by key."""
+    found: dict[str, Any] = {}
+    for key, row in (await _stored(session)).items():
+        spec = REGISTRY.get(key)
+        if spec is None:
+            continue
+        try:
+            found[key] = spec.check(row.value)
+        except BadSettingValue:
+            continue
+    return found

@@ -4,6 +4,7 @@ published is published when it comes back."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from opsconductor.ids import ulid_block
 from opsconductor.messages import AlertChange, AlertChangeBatch, Finding, FindingBatch
 from opsconductor.observability import Metrics
 from opsconductor.store import create_engine, session_factory, upgrade
+from opsconductor.system_settings import write_setting
 
 T0 = 1_790_000_000.0
 
@@ -76,3 +78,18 @@ async def test_a_redelivered_batch_publishes_what_its_first_attempt_could_not(
     assert sorted((c.fingerprint, c.change, c.notify) for c in published) == [
         ("fp-a", "new", True), ("fp-b", "new", True),
     ]  # fmt: skip
+
+
+async def test_run_time_settings_set_the_default_policy(
+    sessions: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    """An operator's stored cooldown and escalation replace the configured defaults."""
+    stage = AlertStage(Settings(data_dir=tmp_path), MemoryBus(), sessions, Metrics())
+    await stage.refresh()
+    assert stage.policy_for("no.such.rule").cooldown == 900.0
+    async with sessions() as session, session.begin():
+        await write_setting(session, "alert_cooldown_seconds", 60.0, "test", time.time())
+        await write_setting(session, "alert_escalate_after", 3, "test", time.time())
+    await stage.refresh()
+    policy = stage.policy_for("no.such.rule")
+    assert (policy.cooldown, policy.escalate_after) == (60.0, 3)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 
 import pytest
@@ -17,6 +18,7 @@ from opsconductor.store import EventFilter, add_events, count_events, delete_eve
 from opsconductor.store import list_events as list_page
 from opsconductor.store.retention import DAY_SECONDS, retention_loop, run_retention
 from opsconductor.store.tables import findings
+from opsconductor.system_settings import write_setting
 
 Factory = async_sessionmaker[AsyncSession]
 EventMaker = Callable[..., Event]
@@ -101,3 +103,26 @@ async def test_findings_have_their_own_age(factory: Factory) -> None:
     async with factory() as session:
         left = set((await session.execute(sa.select(findings.c.id))).scalars())
     assert left == {rows[2]["id"], rows[3]["id"]}
+
+
+async def test_the_loop_keeps_the_age_an_operator_set(
+    factory: Factory, make_event: EventMaker, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``event_retention_days`` stored at run time wins over the configured age."""
+    now = time.time()
+    aged = [_received(make_event, now - 2 * DAY_SECONDS - i, stated=now) for i in range(3)]
+    async with factory() as session, session.begin():
+        await add_events(session, aged)
+        await write_setting(session, "event_retention_days", 1.0, "test", now)
+    caplog.set_level(logging.INFO, logger="opsconductor.store.retention")
+    task = asyncio.create_task(retention_loop(factory, 30.0, 0.05))
+    try:
+        for _ in range(200):
+            if "retention deleted 3 events older than 1 days" in caplog.text:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert await _remaining(factory) == set()

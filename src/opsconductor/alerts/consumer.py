@@ -6,8 +6,9 @@ already stored — a redelivery — changes nothing), each alert is decided and 
 history written; after the commit the changes are published for the live feed and the
 notifiers. A timer re-checks suppressed alerts, so an alert held by a silence or a
 maintenance window that has ended notifies if it is still firing. Rules (cooldown and
-escalation per rule) and suppression data are reloaded on ``control.reload.rules`` and
-``control.reload.suppression``, and every ``REFRESH_SECONDS`` in any case.
+escalation per rule), suppression data and the run-time settings (default cooldown and
+escalation) are reloaded on ``control.reload.rules``, ``.suppression``, ``.devices``,
+``.settings`` and ``.alerts``, and every ``REFRESH_SECONDS`` in any case.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -34,6 +36,7 @@ from opsconductor.bus.protocol import Bus, Delivery, Subscription
 from opsconductor.config import Settings
 from opsconductor.messages import AlertChange, AlertChangeBatch, FindingBatch
 from opsconductor.observability import Metrics
+from opsconductor.system_settings import overrides
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +63,8 @@ class AlertStage:
         self._sessions = sessions
         self._metrics = metrics
         self._policies: dict[str, Policy] = {}
+        #: run-time settings an operator stored (``system_settings``), over ``settings``
+        self._overrides: dict[str, Any] = {}
         self._suppressor = Suppressor.empty()
         self._engine = AlertEngine(self.policy_for)
         self._subscriptions: list[Subscription] = []
@@ -95,6 +100,7 @@ class AlertStage:
         async with self._sessions() as session:
             rules = await enabled_rules(session)
             self._suppressor = await load_suppressor(session)
+            self._overrides = await overrides(session)
         self._policies = {rule.id: self._policy(rule) for rule in rules}
 
     async def handle(self, deliveries: Sequence[Delivery]) -> None:
@@ -146,7 +152,7 @@ class AlertStage:
 
     async def _on_control(self, deliveries: Sequence[Delivery]) -> None:
         kinds = reload_kinds(deliveries)
-        if kinds & {"rules", "suppression", "devices"}:
+        if kinds & {"rules", "suppression", "devices", "settings", "alerts"}:
             await self.refresh()
             await self.release()
 
@@ -163,12 +169,12 @@ class AlertStage:
                 log.exception("alert timers failed; trying again at the next tick")
 
     def _default_policy(self) -> Policy:
-        s = self._settings
+        s, stored = self._settings, self._overrides
         return Policy(
-            cooldown=s.alert_cooldown_seconds,
+            cooldown=float(stored.get("alert_cooldown_seconds", s.alert_cooldown_seconds)),
             flap_count=s.alert_flap_count,
             flap_window=s.alert_flap_window_seconds,
-            escalate_after=s.alert_escalate_after,
+            escalate_after=int(stored.get("alert_escalate_after", s.alert_escalate_after)),
         )
 
     def _policy(self, rule: Rule) -> Policy:

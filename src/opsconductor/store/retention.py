@@ -56,6 +56,9 @@ async def retention_loop(
     while True:
         started = time.monotonic()
         try:
+            retention_days, findings_days = await _current_ages(
+                factory, retention_days, findings_days
+            )
             deleted = await run_retention(factory, retention_days, findings_days=findings_days)
         except (SQLAlchemyError, OSError) as exc:
             _log.warning("retention run failed, retrying in %.0fs: %s", interval_seconds, exc)
@@ -69,3 +72,17 @@ async def retention_loop(
                 time.monotonic() - started,
             )
         await asyncio.sleep(interval_seconds)
+
+
+async def _current_ages(
+    factory: async_sessionmaker[AsyncSession], events_days: float, findings_days: float | None
+) -> tuple[float, float | None]:
+    """The ages to keep, as an operator set them at run time (``system_settings``)."""
+    from opsconductor.system_settings import overrides
+
+    async with factory() as session:
+        stored = await overrides(session)
+    events_days = float(stored.get("event_retention_days", events_days))
+    if findings_days is not None:
+        findings_days = float(stored.get("findings_retention_days", findings_days))
+    return events_days, findings_days
