@@ -35,6 +35,10 @@ async def test_agent_heartbeats_show_as_last_seen(api: httpx.AsyncClient) -> Non
     status = (await api.get("/api/v1/system/status")).json()
     assert status["bus"]["reachable"] and status["database"]["reachable"]
     assert {"store", "parse", "agents", "api"} <= set(status["running"])
+    versions = status["versions"]
+    if status["bus"]["kind"] == "jetstream":
+        assert versions["nats"].startswith("NATS 2.")
+    assert versions["database"].split()[0] in ("SQLite", "PostgreSQL")
 
 
 async def test_a_stage_stops_and_starts_through_the_api(api: httpx.AsyncClient) -> None:

@@ -358,6 +358,14 @@ class JetStreamBus:
             await self.refresh_pending()
             await asyncio.sleep(self._pending_interval)
 
+    @property
+    def server_version(self) -> str | None:
+        """The version of the NATS server this bus is connected to, if connected."""
+        if self._nc is None or not self._nc.is_connected:
+            return None
+        version = self._nc.connected_server_version
+        return f"NATS {version.major}.{version.minor}.{version.patch}"
+
     async def healthy(self) -> bool:
         """True while the connection to NATS is up."""
         return self._nc is not None and self._nc.is_connected
