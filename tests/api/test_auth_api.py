@@ -193,3 +193,18 @@ async def test_an_expired_api_key_is_refused(api: Api) -> None:
     assert created.json()["key"] not in listed and "key_hash" not in listed
     await asyncio.sleep(1.1)
     assert (await api.client.get("/api/v1/events", headers=key)).status_code == 401
+
+
+async def test_users_and_keys_are_listed_a_page_at_a_time(api: Api) -> None:
+    for name in ("k1", "k2", "k3"):
+        await api.client.post("/api/v1/keys", json={"name": name})
+    for who in ("uma", "ugo"):
+        await api.token_for("viewer", who)
+    for path, total in (("/api/v1/keys", 3), ("/api/v1/users", 3)):
+        first = (await api.client.get(path, params={"limit": 2})).json()
+        assert len(first["items"]) == 2 and first["next_cursor"]
+        rest = await api.client.get(path, params={"limit": 2, "cursor": first["next_cursor"]})
+        assert len(rest.json()["items"]) == total - 2 and rest.json()["next_cursor"] is None
+    keys_cursor = (await api.client.get("/api/v1/keys", params={"limit": 1})).json()["next_cursor"]
+    other = await api.client.get("/api/v1/users", params={"cursor": keys_cursor})
+    assert other.status_code == 400  # a keys cursor is not a users cursor

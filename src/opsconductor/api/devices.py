@@ -24,10 +24,10 @@ from opsconductor.inventory.repository import (
     delete_device,
     facet_counts,
     find_devices,
-    load_device,
     update_device,
 )
 from opsconductor.store.devices import DeviceRow
+from opsconductor.store.devices import get_device as load_device
 
 router = APIRouter(tags=["devices"])
 

@@ -12,8 +12,7 @@ from opsconductor.api.deps import Principal, Session, authorize
 from opsconductor.api.events import Cursor, Limit
 from opsconductor.auth.keys import NewKey, create_key, get_key, list_keys, public, revoke_key
 from opsconductor.auth.roles import Role
-from opsconductor.errors import InputError
-from opsconductor.store.pagination import check_limit, decode_text_cursor, encode_cursor
+from opsconductor.store.pagination import check_limit, keyed_page, resume_after
 
 router = APIRouter(prefix="/keys", tags=["keys"])
 Reader = Annotated[Principal, Depends(authorize("keys:read"))]
@@ -35,16 +34,9 @@ async def list_all(
 ) -> dict[str, Any]:
     """Keys newest first, with a cursor; never their secrets."""
     check_limit(limit)
-    after = None
-    if cursor is not None:
-        kind, after = decode_text_cursor(cursor)
-        if kind != "keys":
-            raise InputError("invalid cursor")
-    rows = await list_keys(session, after, limit + 1)
-    more = len(rows) > limit
-    del rows[limit:]
-    next_cursor = encode_cursor(("keys", rows[-1].id)) if more else None
-    return {"items": [public(row) for row in rows], "next_cursor": next_cursor}
+    rows = await list_keys(session, resume_after(cursor, "keys"), limit + 1)
+    page, next_cursor = keyed_page(rows, limit, "keys", lambda row: str(row.id))
+    return {"items": [public(row) for row in page], "next_cursor": next_cursor}
 
 
 @router.post("", summary="Create an API key (its secret is shown once)", status_code=201)

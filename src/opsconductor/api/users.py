@@ -25,7 +25,7 @@ from opsconductor.auth.users import (
     update_user,
 )
 from opsconductor.errors import InputError
-from opsconductor.store.pagination import check_limit, decode_text_cursor, encode_cursor
+from opsconductor.store.pagination import check_limit, keyed_page, resume_after
 
 router = APIRouter(prefix="/users", tags=["users"])
 Reader = Annotated[Principal, Depends(authorize("users:read"))]
@@ -65,16 +65,9 @@ async def list_all(
 ) -> dict[str, Any]:
     """Users by name, with a cursor."""
     check_limit(limit)
-    after = None
-    if cursor is not None:
-        kind, after = decode_text_cursor(cursor)
-        if kind != "users":
-            raise InputError("invalid cursor")
-    rows = await list_users(session, after, limit + 1)
-    more = len(rows) > limit
-    del rows[limit:]
-    next_cursor = encode_cursor(("users", rows[-1].username)) if more else None
-    return {"items": [public(row) for row in rows], "next_cursor": next_cursor}
+    rows = await list_users(session, resume_after(cursor, "users"), limit + 1)
+    page, next_cursor = keyed_page(rows, limit, "users", lambda row: str(row.username))
+    return {"items": [public(row) for row in page], "next_cursor": next_cursor}
 
 
 @router.post("", summary="Create a user", status_code=201)

@@ -19,13 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsconductor.errors import InputError
 from opsconductor.inventory.identity import device_id
-from opsconductor.store.devices import DeviceRow
+from opsconductor.store.devices import DeviceRow, get_device, list_devices
 from opsconductor.store.pagination import (
     Page,
-    check_limit,
-    decode_text_cursor,
-    encode_cursor,
-    row_as,
 )
 from opsconductor.store.tables import devices
 
@@ -89,28 +85,8 @@ async def find_devices(
     session: AsyncSession, flt: DeviceFilter, *, cursor: str | None, limit: int
 ) -> Page[DeviceRow]:
     """Devices matching ``flt``, ordered by ``(name, id)``, one keyset page at a time."""
-    check_limit(limit)
     conditions = _conditions(flt, await _dialect(session))
-    stmt = (
-        sa.select(devices)
-        .where(*conditions)
-        .order_by(devices.c.name, devices.c.id)
-        .limit(limit + 1)
-    )
-    if cursor is not None:
-        key = decode_text_cursor(cursor)
-        stmt = stmt.where(sa.tuple_(devices.c.name, devices.c.id) > sa.tuple_(*key))
-    items = [row_as(DeviceRow, row) for row in await session.execute(stmt)]
-    if len(items) <= limit:
-        return Page(items, None)
-    del items[limit:]
-    return Page(items, encode_cursor((items[-1].name, items[-1].id)))
-
-
-async def load_device(session: AsyncSession, device: str) -> DeviceRow | None:
-    """The device with id ``device``, or ``None``."""
-    row = (await session.execute(sa.select(devices).where(devices.c.id == device))).first()
-    return None if row is None else row_as(DeviceRow, row)
+    return await list_devices(session, cursor=cursor, limit=limit, conditions=conditions)
 
 
 async def create_device(session: AsyncSession, fields: Mapping[str, Any], now: float) -> DeviceRow:
@@ -118,7 +94,7 @@ async def create_device(session: AsyncSession, fields: Mapping[str, Any], now: f
     known). ``name`` defaults to the hostname, else the address."""
     address, hostname = str(fields["address"]), str(fields.get("hostname") or "")
     new_id = device_id(address, hostname)
-    if await load_device(session, new_id) is not None:
+    if await get_device(session, new_id) is not None:
         raise DeviceExists(f"device {new_id} ({address} {hostname}) already exists")
     row = {
         "id": new_id,
@@ -134,7 +110,7 @@ async def create_device(session: AsyncSession, fields: Mapping[str, Any], now: f
         "description": fields.get("description") or "",
     }
     await session.execute(sa.insert(devices).values(**row))
-    created = await load_device(session, new_id)
+    created = await get_device(session, new_id)
     assert created is not None
     return created
 
@@ -145,7 +121,7 @@ async def update_device(
     """Apply ``changes`` (name, site, groups, tags, description); ``None`` if unknown."""
     if changes:
         await session.execute(sa.update(devices).where(devices.c.id == device).values(**changes))
-    return await load_device(session, device)
+    return await get_device(session, device)
 
 
 async def delete_device(session: AsyncSession, device: str) -> bool:

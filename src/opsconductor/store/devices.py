@@ -99,10 +99,22 @@ async def upsert_devices(session: AsyncSession, batch: Sequence[Event]) -> None:
         await conn.exec_driver_sql(_SQLITE_UPSERT, rows)
 
 
-async def list_devices(session: AsyncSession, *, cursor: str | None, limit: int) -> Page[DeviceRow]:
-    """Devices ordered by ``(name, id)``, one keyset page at a time (bad cursor: ``InputError``)."""
+async def list_devices(
+    session: AsyncSession,
+    *,
+    cursor: str | None,
+    limit: int,
+    conditions: Sequence[sa.ColumnElement[bool]] = (),
+) -> Page[DeviceRow]:
+    """Devices (matching ``conditions``) ordered by ``(name, id)``, one keyset page at a time
+    (bad cursor: ``InputError``)."""
     check_limit(limit)
-    stmt = sa.select(devices).order_by(devices.c.name, devices.c.id).limit(limit + 1)
+    stmt = (
+        sa.select(devices)
+        .where(*conditions)
+        .order_by(devices.c.name, devices.c.id)
+        .limit(limit + 1)
+    )
     if cursor is not None:
         key = decode_text_cursor(cursor)
         stmt = stmt.where(sa.tuple_(devices.c.name, devices.c.id) > sa.tuple_(*key))

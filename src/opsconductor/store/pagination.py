@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, Generic, TypeVar
 
@@ -107,3 +107,23 @@ async def newest_first(
         return Page([row_as(kind, row) for row in rows], None)
     del rows[limit:]
     return Page([row_as(kind, row) for row in rows], encode_id_cursor(rows[-1].id))
+
+
+def resume_after(cursor: str | None, kind: str) -> str | None:
+    """The key a ``kind`` listing continues after (``None`` from the start); ``InputError``
+    for a cursor of another listing."""
+    if cursor is None:
+        return None
+    found, after = decode_text_cursor(cursor)
+    if found != kind:
+        raise InputError("invalid cursor")
+    return after
+
+
+def keyed_page(
+    rows: list[Any], limit: int, kind: str, key: Callable[[Any], str]
+) -> tuple[list[Any], str | None]:
+    """``rows`` (fetched ``limit + 1``) cut to one page, and the cursor of the next page."""
+    more = len(rows) > limit
+    del rows[limit:]
+    return rows, encode_cursor((kind, key(rows[-1]))) if more else None
