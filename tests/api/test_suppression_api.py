@@ -82,6 +82,8 @@ async def test_silence_validation(api: Api) -> None:
         (silence(starts_at=now + 2 * HOUR), "end after it starts"),
         (silence(ends_at=now - 10, starts_at=now - HOUR), "past"),
         (silence(ends_at="tomorrow"), "ends_at"),
+        (silence(ends_at=""), "ends_at"),
+        (silence(starts_at=""), "starts_at"),
     ]
     for body, words in cases:
         response = await api.client.post("/api/v1/silences", json=body)

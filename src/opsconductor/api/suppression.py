@@ -38,11 +38,18 @@ def _silence_out(row: crud.SilenceRow, now: float) -> SilenceOut:
     return SilenceOut(**dataclasses.asdict(row), state=row.state(now))
 
 
+def _moment(value: float | str, name: str) -> float:
+    """A time the body must hold: an empty one is refused like any other it cannot read."""
+    moment = parse_moment(str(value), name)
+    if moment is None:
+        raise InputError(f"{name}: expected ISO 8601 or epoch seconds, got {value!r}")
+    return moment
+
+
 def _silence_values(body: SilenceIn, now: float) -> crud.SilenceValues:
     """The validated, normalized values of a silence that has not ended yet."""
-    starts_at = now if body.starts_at is None else parse_moment(str(body.starts_at), "starts_at")
-    ends_at = parse_moment(str(body.ends_at), "ends_at")
-    assert starts_at is not None and ends_at is not None
+    starts_at = now if body.starts_at is None else _moment(body.starts_at, "starts_at")
+    ends_at = _moment(body.ends_at, "ends_at")
     silence = parse_silence({"matchers": body.matchers, "starts_at": starts_at, "ends_at": ends_at})
     if silence.ends_at <= now:
         raise InputError("ends_at is in the past: the silence would never hold anything")
