@@ -86,7 +86,15 @@ async def _tokens(
     }  # fmt: skip
 
 
-@router.post("/login", summary="Log in: an access token and a refresh token")
+@router.post(
+    "/login",
+    summary="Log in: an access token and a refresh token",
+    responses={
+        401: {"description": "Wrong credentials or one-time code."},
+        423: {"description": "Account locked after repeated failures."},
+        429: {"description": "Too many failed logins from this address; see retry_after."},
+    },
+)
 async def login(
     body: LoginBody, request: Request, context: Context, session: Session
 ) -> dict[str, Any]:
@@ -111,7 +119,11 @@ async def login(
     return tokens
 
 
-@router.post("/refresh", summary="Trade a refresh token for new tokens")
+@router.post(
+    "/refresh",
+    summary="Trade a refresh token for new tokens",
+    responses={401: {"description": "A spent, revoked or unknown refresh token."}},
+)
 async def refresh(
     body: RefreshBody, request: Request, context: Context, session: Session
 ) -> dict[str, Any]:

@@ -1,14 +1,29 @@
-"""One error body for every failure: ``{"error": <code>, "detail": <text or list>}``."""
+"""One error body for every failure: ``{"error": <code>, "detail": <text or list>}``.
+
+The OpenAPI document lists, for every operation, the error answers this mapping can give it
+(``error_statuses``): 401/403 where a caller must be authenticated, 400 where the route
+reads parameters or a caller, 404 where the path names a record, 422 where parameters or a
+body are validated, 409 and 413 for writes, 503 where the database or the bus is used. A
+route declares the rest itself (e.g. 423/429 of a login). Every error answer is documented
+with the ``ErrorBody`` shape.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute, iter_route_contexts
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute
 
+from opsconductor.api.deps import authenticated, get_session
 from opsconductor.errors import BackpressureError, BusError, InputError, StoreError
 
 log = logging.getLogger(__name__)
@@ -28,6 +43,29 @@ _CODES = {
     503: "unavailable",
 }
 
+_MEANINGS = {
+    400: "A parameter, body or cursor the route cannot use.",
+    401: "No credentials, or credentials that do not hold.",
+    403: "The caller's role may not do this (or not from this address).",
+    404: "No such record.",
+    409: "The change conflicts with what is stored.",
+    413: "The request body is over the size limit.",
+    422: "Parameters or a body that do not validate.",
+    503: "The database or the message bus is unavailable; retry later.",
+}
+_WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class ErrorBody(BaseModel):
+    """The body of every error answer; some errors add fields (e.g. ``retry_after``)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    error: str = Field(description="A short code: bad_request, unauthorized, not_found, …")
+    detail: str | list[Any] | dict[str, Any] = Field(
+        description="What went wrong; for validation_failed, one entry per field at fault."
+    )
+
 
 def error_response(
     status: int, detail: object, headers: dict[str, str] | None = None, **extra: object
@@ -38,7 +76,8 @@ def error_response(
 
 
 def install(app: FastAPI) -> None:
-    """Map every error the edge can meet, in one place."""
+    """Map every error the edge can meet, in one place, and document the answers."""
+    document_errors(app)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -70,3 +109,66 @@ def install(app: FastAPI) -> None:
     async def store_error(_: Request, exc: StoreError) -> JSONResponse:
         log.warning("store unavailable: %s", exc)
         return error_response(503, "database unavailable, retry later", {"Retry-After": "5"})
+
+
+def _tree(dependant: Dependant) -> Iterator[Dependant]:
+    yield dependant
+    for dependency in dependant.dependencies:
+        yield from _tree(dependency)
+
+
+def error_statuses(route: APIRoute, method: str) -> set[int]:
+    """The error statuses the edge's mapping can give ``method`` of ``route`` (see above)."""
+    tree = list(_tree(route.dependant))
+    calls = {node.call for node in tree}
+    guarded = authenticated in calls or any(hasattr(call, "permission") for call in calls)
+    in_path = any(node.path_params for node in tree)
+    validated = in_path or any(
+        node.query_params or node.header_params or node.body_params for node in tree
+    )
+    statuses: set[int] = set()
+    if guarded:
+        statuses |= {400, 401, 403, 503}
+    if validated:
+        statuses |= {400, 422}
+    if in_path:
+        statuses.add(404)
+    if method in _WRITES:
+        statuses |= {409, 413}
+    if get_session in calls:
+        statuses.add(503)
+    return statuses
+
+
+def _document(schema: dict[str, Any], routes: Sequence[BaseRoute]) -> None:
+    schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+    schemas["ErrorBody"] = ErrorBody.model_json_schema()
+    content = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+    for context in iter_route_contexts(routes):
+        route = context.original_route
+        if not isinstance(route, APIRoute) or not route.include_in_schema:
+            continue
+        for method in route.methods or ():
+            operation = schema["paths"][str(context.path_format)][method.lower()]
+            answers = operation.setdefault("responses", {})
+            for status in error_statuses(route, method):
+                answers.setdefault(str(status), {"description": _MEANINGS[status]})
+            for status, answer in answers.items():
+                if status[0] in "45":
+                    answer["content"] = content
+                    answer["description"] = answer.get("description") or _CODES.get(
+                        int(status), "error"
+                    )
+
+
+def document_errors(app: FastAPI) -> None:
+    """Make ``app.openapi()`` list each operation's error answers with the ``ErrorBody``."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            _document(build(), app.routes)
+        assert app.openapi_schema is not None
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
