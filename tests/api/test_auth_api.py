@@ -208,3 +208,14 @@ async def test_users_and_keys_are_listed_a_page_at_a_time(api: Api) -> None:
     keys_cursor = (await api.client.get("/api/v1/keys", params={"limit": 1})).json()["next_cursor"]
     other = await api.client.get("/api/v1/users", params={"cursor": keys_cursor})
     assert other.status_code == 400  # a keys cursor is not a users cursor
+
+
+async def test_two_refreshes_of_one_token_at_once_leave_one_winner(api: Api) -> None:
+    """The second of two concurrent refreshes finds the token spent: reuse, family revoked."""
+    await api.token_for("viewer", "rhea")
+    token = (await _login(api, "rhea")).json()["refresh_token"]
+    answers = await asyncio.gather(*(_refresh(api, token) for _ in range(4)))
+    winners = [a.json()["refresh_token"] for a in answers if a.status_code == 200]
+    assert len(winners) <= 1
+    for successor in winners:
+        assert (await _refresh(api, successor)).status_code == 401  # the family is revoked

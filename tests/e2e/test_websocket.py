@@ -134,6 +134,22 @@ async def test_without_credentials_the_server_closes_with_4401(product: Runtime)
         assert closed.value.rcvd.reason
 
 
+async def test_revoking_a_key_closes_its_open_connection(
+    product: Runtime, api: httpx.AsyncClient
+) -> None:
+    created = (await api.post("/api/v1/keys", json={"name": "wall", "role": "viewer"})).json()
+    headers = {"X-API-Key": created["key"]}
+    async with connect(ws_url(product), additional_headers=headers) as client:
+        await subscribe(client, "alert")
+        assert (await api.delete(f"/api/v1/keys/{created['id']}")).status_code == 200
+        with pytest.raises(ConnectionClosed) as closed:
+            async with asyncio.timeout(15):
+                while True:
+                    await client.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+    assert "revoked" in closed.value.rcvd.reason
+
+
 async def test_a_token_in_the_query_and_an_api_key_in_a_header_are_accepted(
     product: Runtime, api: httpx.AsyncClient
 ) -> None:

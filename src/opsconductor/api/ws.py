@@ -4,8 +4,10 @@ Protocol (``docs/api.md``, section WebSocket):
 
 * Credentials: ``Authorization: Bearer <token or key>``, ``X-API-Key: <key>`` or, for browsers
   (which cannot set headers on a WebSocket), the query parameter ``token``. They are checked
-  once, when the connection opens. The server always accepts the handshake and then closes
-  with 4401 (and the reason) when the credentials are missing or do not hold, since a browser
+  when the connection opens and every ``RECHECK_SECONDS`` after: an expired token, a revoked
+  key, a disabled user or a changed role closes the connection with 4401. The server always
+  accepts the handshake and then closes with 4401 (and the reason) when the credentials are
+  missing or do not hold, since a browser
   sees a close code only after the handshake. A role the IP allowlist keeps out of the
   caller's address: 4403.
 * The client sends ``{"subscribe": [...]}`` / ``{"unsubscribe": [...]}`` with the types
@@ -43,6 +45,8 @@ log = logging.getLogger(__name__)
 UNAUTHORIZED = 4401
 FORBIDDEN = 4403
 TRY_AGAIN_LATER = 1013
+RECHECK_SECONDS = 5.0
+"""How often an open connection's credentials are checked again."""
 CLOSE_TIMEOUT = 1.0
 """Longest wait for a close frame to be written (a slow consumer's never is)."""
 
@@ -90,10 +94,30 @@ async def live_feed(websocket: WebSocket) -> None:
         await _close(websocket, TRY_AGAIN_LATER, "live feed unavailable, retry later")
         return
     feed = hub.attach()
+    context = websocket.app.state.context
+    watch = asyncio.create_task(_watch(context, credentials_of(websocket) or "", principal, feed))
     try:
         await _serve(websocket, hub, feed, principal)
     finally:
+        watch.cancel()
         hub.detach(feed)
+
+
+async def _watch(context: AppContext, token: str, first: Principal, feed: Feed) -> None:
+    """Check the connection's credentials again every ``RECHECK_SECONDS``: an expired token,
+    a revoked key, a disabled user or a changed role ends the connection with 4401."""
+    while not feed.ended.is_set():
+        await asyncio.sleep(RECHECK_SECONDS)
+        try:
+            now = await authenticate_token(context, token)
+        except Unauthorized as exc:
+            feed.end(UNAUTHORIZED, str(exc) or "unauthorized")
+            return
+        except StoreError:
+            continue  # the database is away: keep the connection, check again later
+        if now.role != first.role:
+            feed.end(UNAUTHORIZED, "role changed; connect again")
+            return
 
 
 def credentials_of(connection: HTTPConnection) -> str | None:

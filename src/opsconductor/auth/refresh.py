@@ -57,9 +57,18 @@ async def rotate(session: AsyncSession, token: str, now: float, lifetime: float)
         raise TokenError("refresh token reused; every session of this login is revoked")
     if row.expires_at <= now:
         raise TokenError("refresh token expired")
-    await session.execute(
-        sa.update(refresh_tokens).where(refresh_tokens.c.id == row.id).values(used_at=now)
+    spent = await session.execute(
+        sa.update(refresh_tokens)
+        .where(
+            refresh_tokens.c.id == row.id,
+            refresh_tokens.c.used_at.is_(None),
+            refresh_tokens.c.revoked_at.is_(None),
+        )
+        .values(used_at=now)
     )
+    if getattr(spent, "rowcount", 0) != 1:  # a concurrent refresh spent it first (SQLite)
+        await revoke_family(session, row.family, now)
+        raise TokenError("refresh token reused; every session of this login is revoked")
     return row, await issue_refresh(session, row.user_id, row.family, now, lifetime)
 
 

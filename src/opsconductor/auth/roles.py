@@ -59,9 +59,8 @@ _OPERATIONS = frozenset(
 )
 
 _SERVICE = frozenset(
-    {"metrics:read", "logs:write", "events:read", "devices:read", "findings:read",
-     "alerts:read", "system:read"}
-)  # fmt: skip
+    {"metrics:read", "logs:write", "events:read", "devices:read", "findings:read", "alerts:read"}
+)
 
 GRANTS: dict[Role, frozenset[str]] = {
     Role.ADMIN: frozenset(PERMISSIONS),
@@ -71,7 +70,8 @@ GRANTS: dict[Role, frozenset[str]] = {
 }
 """What each role may do. Admin: everything; operator: read and operate, but not users, keys,
 settings, stage control or the audit log; viewer: read only; service: what an integration
-needs (send logs, read events, findings, alerts and health)."""
+needs (send logs, read events, devices, findings, alerts and metrics — not the system's
+internals)."""
 
 
 def allowed(role: str, permission: str) -> bool:
