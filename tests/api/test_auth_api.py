@@ -219,3 +219,35 @@ async def test_two_refreshes_of_one_token_at_once_leave_one_winner(api: Api) -> 
     assert len(winners) <= 1
     for successor in winners:
         assert (await _refresh(api, successor)).status_code == 401  # the family is revoked
+
+
+async def test_an_api_key_cannot_mint_keys_or_users(api: Api) -> None:
+    created = await api.client.post("/api/v1/keys", json={"name": "ci", "role": "admin"})
+    key = {"X-API-Key": created.json()["key"]}
+    attempts = [
+        ("POST", "/api/v1/keys", {"name": "longer-lived", "role": "admin"}),
+        ("POST", "/api/v1/users", {"username": "sneaky", "password": "A-Good-Password-1",
+                                   "role": "admin"}),
+        ("DELETE", f"/api/v1/keys/{created.json()['id']}", None),
+    ]  # fmt: skip
+    for method, path, body in attempts:
+        response = await api.client.request(method, path, json=body, headers=key)
+        assert response.status_code == 403, (path, response.text)
+    assert (await api.client.get("/api/v1/keys", headers=key)).status_code == 200
+    nan = await api.client.post(
+        "/api/v1/keys", content=b'{"name": "x", "expires_at": NaN}',
+        headers={"content-type": "application/json"},
+    )  # fmt: skip
+    assert nan.status_code == 422
+
+
+async def test_two_admins_removed_at_once_leave_one(api: Api) -> None:
+    await api.token_for("admin", "ada")
+    users = (await api.client.get("/api/v1/users")).json()["items"]
+    ids = [u["id"] for u in users if u["role"] == "admin"]
+    assert len(ids) == 2
+    answers = await asyncio.gather(
+        api.client.patch(f"/api/v1/users/{ids[0]}", json={"role": "viewer"}),
+        api.client.patch(f"/api/v1/users/{ids[1]}", json={"disabled": True}),
+    )
+    assert sorted(a.status_code for a in answers) == [200, 409]

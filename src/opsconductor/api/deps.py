@@ -26,7 +26,7 @@ from opsconductor.api.security import (
 from opsconductor.auth.roles import PERMISSIONS, allowed
 from opsconductor.errors import StoreError
 
-__all__ = ["PERMISSIONS", "Principal", "authenticated", "authorize"]
+__all__ = ["PERMISSIONS", "Principal", "authenticated", "authorize", "people_only"]
 
 OPEN_METRICS = Principal("metrics", "viewer", "open")
 """Who reads ``/metrics`` when ``OPSC_METRICS_OPEN`` is set."""
@@ -101,3 +101,10 @@ def authorize(permission: str) -> Callable[[Request], Awaitable[Principal]]:
 
     dependency.permission = permission  # type: ignore[attr-defined]
     return dependency
+
+
+def people_only(caller: Principal) -> None:
+    """Refuse an API key where only a person may act (managing users and keys): a leaked key
+    must not be able to mint credentials that outlive its own expiry or revocation."""
+    if caller.kind == "key":
+        raise Forbidden("API keys cannot manage users or API keys; log in as a user")

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from opsconductor.api.deps import Principal, Session, authorize
+from opsconductor.api.deps import Principal, Session, authorize, people_only
 from opsconductor.api.events import Cursor, Limit
 from opsconductor.auth.keys import NewKey, create_key, get_key, list_keys, public, revoke_key
 from opsconductor.auth.roles import Role
@@ -24,7 +24,9 @@ class KeyIn(BaseModel):
 
     name: str = Field(min_length=1, max_length=100)
     role: Role = Role.SERVICE
-    expires_at: float | None = Field(None, description="UNIX time; absent: never expires")
+    expires_at: float | None = Field(
+        None, allow_inf_nan=False, description="UNIX time; absent: never expires"
+    )
     expires_in_days: float | None = Field(None, gt=0, le=3650)
 
 
@@ -42,6 +44,7 @@ async def list_all(
 @router.post("", summary="Create an API key (its secret is shown once)", status_code=201)
 async def create(body: KeyIn, session: Session, caller: Writer) -> dict[str, Any]:
     """The new key: ``key`` holds the secret, which is never shown again."""
+    people_only(caller)
     now = time.time()
     expires = body.expires_at
     if body.expires_in_days is not None:
@@ -59,8 +62,9 @@ async def read(key_id: str, session: Session, _: Reader) -> dict[str, Any]:
 
 
 @router.delete("/{key_id}", summary="Revoke an API key")
-async def revoke(key_id: str, session: Session, _: Writer) -> dict[str, Any]:
+async def revoke(key_id: str, session: Session, caller: Writer) -> dict[str, Any]:
     """Revoke at once: the next request with it is refused."""
+    people_only(caller)
     row = await revoke_key(session, key_id, time.time())
     await session.commit()
     return public(row)

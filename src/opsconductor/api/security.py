@@ -8,6 +8,7 @@ and compared by digest on every request, so revoking it takes effect at once.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import time
 from dataclasses import dataclass, field
@@ -59,6 +60,8 @@ class Gatekeeper:
     policy: LoginPolicy
     guard: SourceGuard
     networks: dict[str, list[ipaddress.IPv4Network | ipaddress.IPv6Network]]
+    #: taken around changes to users (the last enabled admin must stay)
+    user_changes: asyncio.Lock = field(default_factory=asyncio.Lock)
     _users: dict[str, tuple[float, Any]] = field(default_factory=dict)
 
     def allowed_from(self, role: str, address: str) -> bool:
@@ -97,6 +100,9 @@ async def gatekeeper(context: AppContext) -> Gatekeeper:
     async with context.sessions() as session:
         key = await signing_key(session)
         await session.commit()
+    if context.gate is not None:  # another request made it while this one waited
+        made: Gatekeeper = context.gate
+        return made
     settings = context.settings
     policy = policy_of(settings)
     gate = Gatekeeper(

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsconductor.api.context import AppContext
-from opsconductor.api.deps import Context, Principal, Session, authorize
+from opsconductor.api.deps import Context, Principal, Session, authorize, people_only
 from opsconductor.api.events import Cursor, Limit
+from opsconductor.api.security import gatekeeper
 from opsconductor.auth import refresh as refresh_tokens
 from opsconductor.auth.roles import Role
 from opsconductor.auth.users import (
@@ -71,8 +76,9 @@ async def list_all(
 
 
 @router.post("", summary="Create a user", status_code=201)
-async def create(body: UserIn, session: Session, _: Writer) -> dict[str, Any]:
+async def create(body: UserIn, session: Session, caller: Writer) -> dict[str, Any]:
     """A new user with a role; the password must meet the policy."""
+    people_only(caller)
     new = NewUser(body.username, body.password, body.role.value, body.full_name, body.email)
     user = await create_user(session, new, time.time())
     await session.commit()
@@ -87,26 +93,28 @@ async def read(user_id: str, session: Session, _: Reader) -> dict[str, Any]:
 
 @router.patch("/{user_id}", summary="Change a user")
 async def change(
-    user_id: str, body: UserPatch, session: Session, context: Context, _: Writer
+    user_id: str, body: UserPatch, session: Session, context: Context, caller: Writer
 ) -> dict[str, Any]:
     """Role, name, e-mail, enabled, password, unlock; disabling ends the user's logins."""
-    user = await get_user(session, user_id)
+    people_only(caller)
     now = time.time()
     changes = body.model_dump(exclude_none=True, exclude={"password", "unlock"})
     if "role" in changes:
         changes["role"] = changes["role"].value
-    demoted = changes.get("role", user.role) != "admin" or changes.get("disabled", False)
-    if user.role == "admin" and not user.disabled and demoted and await count_admins(session) <= 1:
-        raise LastAdmin("this is the last enabled admin; make another admin first")
     if body.unlock:
         changes |= {"locked_until": None, "failed_logins": 0}
-    if changes:
-        await update_user(session, user_id, changes)
-    if body.password is not None:
-        await set_password(session, user, body.password, now)
-    if body.password is not None or changes.get("disabled"):
-        await refresh_tokens.revoke_user(session, user_id, now)
-    await session.commit()
+    async with one_change_of_users_at_a_time(context, session):
+        user = await get_user(session, user_id)
+        demoted = changes.get("role", user.role) != "admin" or changes.get("disabled", False)
+        if user.role == "admin" and not user.disabled and demoted:
+            await _keep_an_admin(session)
+        if changes:
+            await update_user(session, user_id, changes)
+        if body.password is not None:
+            await set_password(session, user, body.password, now)
+        if body.password is not None or changes.get("disabled"):
+            await refresh_tokens.revoke_user(session, user_id, now)
+        await session.commit()
     _forget(context, user_id)
     return public(await get_user(session, user_id))
 
@@ -114,15 +122,38 @@ async def change(
 @router.delete("/{user_id}", summary="Delete a user", status_code=204)
 async def delete(user_id: str, session: Session, context: Context, caller: Writer) -> None:
     """Remove a user and end their logins (not the last admin, not yourself)."""
-    user = await get_user(session, user_id)
+    people_only(caller)
     if caller.id == user_id:
         raise LastAdmin("you cannot delete yourself")
-    if user.role == "admin" and not user.disabled and await count_admins(session) <= 1:
-        raise LastAdmin("this is the last enabled admin")
-    await refresh_tokens.revoke_user(session, user_id, time.time())
-    await delete_user(session, user_id)
-    await session.commit()
+    async with one_change_of_users_at_a_time(context, session):
+        user = await get_user(session, user_id)
+        if user.role == "admin" and not user.disabled:
+            await _keep_an_admin(session)
+        await refresh_tokens.revoke_user(session, user_id, time.time())
+        await delete_user(session, user_id)
+        await session.commit()
     _forget(context, user_id)
+
+
+async def _keep_an_admin(session: AsyncSession) -> None:
+    if await count_admins(session) <= 1:
+        raise LastAdmin("this is the last enabled admin; make another admin first")
+
+
+@contextlib.asynccontextmanager
+async def one_change_of_users_at_a_time(
+    context: AppContext, session: AsyncSession
+) -> AsyncIterator[None]:
+    """Serialize changes to users, so that two at once cannot leave no admin: a lock of this
+    process, and on PostgreSQL a transaction lock every API process takes."""
+    gate = await gatekeeper(context)
+    async with gate.user_changes:
+        if session.get_bind().dialect.name == "postgresql":
+            await session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK})
+        yield
+
+
+_LOCK = 0x75736572  # "user"
 
 
 def _forget(context: AppContext, user_id: str) -> None:
