@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import httpx
 import pytest
 from pydantic import ValidationError
@@ -68,3 +70,24 @@ async def test_the_api_docs_work_offline(api: Api) -> None:
     assert "/api/docs/assets/swagger-ui-bundle.js" in page.text
     bundle = await api.client.get("/api/docs/assets/swagger-ui-bundle.js")
     assert bundle.status_code == 200 and len(bundle.content) > 100_000
+
+
+async def test_a_nul_character_is_a_400_not_a_500(api: Api) -> None:
+    body = {"username": "ad\u0000min", "password": "Whatever-It-Is-1"}
+    answer = await api.client.post("/api/v1/auth/login", json=body, headers={"Authorization": ""})
+    assert answer.status_code in (400, 401), answer.text
+    named = await api.client.post("/api/v1/keys", json={"name": "bad\u0000name"})
+    assert named.status_code == 422, named.text
+
+
+async def test_a_chunked_body_over_the_limit_is_413_and_audited(api: Api) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(3):
+            yield b" " * 600_000
+
+    answer = await api.client.post(
+        "/api/v1/keys", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert answer.status_code == 413, answer.text
+    records = (await api.client.get("/api/v1/audit")).json()["items"]
+    assert (records[0]["action"], records[0]["outcome"]) == ("POST /api/v1/keys", "413")

@@ -56,18 +56,20 @@ def create_app(context: AppContext, *, full: bool = True) -> FastAPI:
         app.include_router(alerts.router, prefix="/api/v1")
         app.include_router(suppression.router, prefix="/api/v1")
         app.include_router(audit.router, prefix="/api/v1")
-        app.add_middleware(audit.AuditMiddleware)
         ws.install(app, context)
-    _harden(app, context)
+    _harden(app, context, audited=full)
     return app
 
 
-def _harden(app: FastAPI, context: AppContext) -> None:
-    """Body limit, CORS (when origins are configured) and security headers, outermost last."""
+def _harden(app: FastAPI, context: AppContext, *, audited: bool) -> None:
+    """Body limit, the audit trail (outside it: refusals are recorded too), CORS (when
+    origins are configured) and security headers; the last added is the outermost."""
     settings = context.settings
     app.add_middleware(
         BodyLimit, limit=settings.api_max_body_bytes, exempt=frozenset({"/api/v1/logs"})
     )
+    if audited:
+        app.add_middleware(audit.AuditMiddleware)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

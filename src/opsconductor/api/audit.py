@@ -17,10 +17,12 @@ from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends
+from sqlalchemy.exc import IntegrityError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from opsconductor.api.deps import Principal, Session, authorize
 from opsconductor.api.events import Cursor, Limit
+from opsconductor.auth.users import USERNAME
 from opsconductor.errors import InputError
 from opsconductor.store.audit import AuditEntry, append_audit, verify_chain
 from opsconductor.store.pagination import check_limit, decode_text_cursor, encode_cursor
@@ -28,6 +30,7 @@ from opsconductor.store.tables import audit_log
 
 log = logging.getLogger(__name__)
 
+_ATTEMPTS = 3
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 NOT_AUDITED = frozenset({"/api/v1/logs"})
 """Data intake, not a change of the system."""
@@ -74,9 +77,12 @@ class AuditMiddleware:
         principal = state.get("principal")
         told = dict(state.get("audit", {}))  # a route's own account: login names, outcomes
         client = scope.get("client") or ("", 0)
+        tried = told.pop("actor", None)
+        if tried is not None and not USERNAME.match(str(tried)):
+            tried = "<not a user name>"  # never store a password typed into the name field
         entry = AuditEntry(
             at=time.time(),
-            actor=str(told.pop("actor", None) or (principal.name if principal else "anonymous")),
+            actor=str(tried or (principal.name if principal else "anonymous")),
             role=principal.role if principal else "",
             action=f"{scope['method']} {_route_of(scope)}",
             target=scope["path"],
@@ -84,12 +90,19 @@ class AuditMiddleware:
             outcome=str(status),
             detail=told,
         )
-        try:
-            async with self._lock, context.sessions() as session:
-                await append_audit(session, entry)
-                await session.commit()
-        except Exception:
-            log.exception("audit record of %s %s could not be written", entry.action, status)
+        for attempt in range(_ATTEMPTS):
+            try:
+                async with self._lock, context.sessions() as session:
+                    await append_audit(session, entry)
+                    await session.commit()
+                return
+            except IntegrityError:  # another process took the same position: go again
+                if attempt + 1 < _ATTEMPTS:
+                    continue
+                log.exception("audit record of %s %s could not be written", entry.action, status)
+            except Exception:
+                log.exception("audit record of %s %s could not be written", entry.action, status)
+                return
 
 
 def _route_of(scope: Scope) -> str:

@@ -20,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute
 
@@ -104,6 +105,18 @@ def install(app: FastAPI) -> None:
     async def bus_error(_: Request, exc: BusError) -> JSONResponse:
         log.warning("bus unavailable: %s", exc)
         return error_response(503, "message bus unavailable, retry later", {"Retry-After": "5"})
+
+    @app.exception_handler(IntegrityError)
+    async def conflict(_: Request, exc: IntegrityError) -> JSONResponse:
+        log.info("refused a change that conflicts with what is stored: %s", exc.orig)
+        return error_response(409, "the change conflicts with what is stored; read it again")
+
+    @app.exception_handler(DBAPIError)
+    async def database_error(_: Request, exc: DBAPIError) -> JSONResponse:
+        if "invalid byte sequence" in str(exc.orig):  # PostgreSQL text cannot hold NUL
+            return error_response(400, "a value the database cannot store (a NUL character)")
+        log.warning("database error: %s", exc.orig)
+        return error_response(503, "database unavailable, retry later", {"Retry-After": "5"})
 
     @app.exception_handler(StoreError)
     async def store_error(_: Request, exc: StoreError) -> JSONResponse:

@@ -12,6 +12,7 @@ from opsconductor.api.deps import Principal, Session, authorize, people_only
 from opsconductor.api.events import Cursor, Limit
 from opsconductor.auth.keys import NewKey, create_key, get_key, list_keys, public, revoke_key
 from opsconductor.auth.roles import Role
+from opsconductor.auth.users import PRINTABLE
 from opsconductor.store.pagination import check_limit, keyed_page, resume_after
 
 router = APIRouter(prefix="/keys", tags=["keys"])
@@ -22,7 +23,7 @@ Writer = Annotated[Principal, Depends(authorize("keys:write"))]
 class KeyIn(BaseModel):
     """A new API key: a name saying what uses it, a role, and optionally an expiry."""
 
-    name: str = Field(min_length=1, max_length=100)
+    name: str = Field(min_length=1, max_length=100, pattern=PRINTABLE)
     role: Role = Role.SERVICE
     expires_at: float | None = Field(
         None, allow_inf_nan=False, description="UNIX time; absent: never expires"

@@ -52,6 +52,8 @@ class SecurityHeaders:
 class BodyLimit:
     """Answers 413 to a management request whose body is larger than ``limit`` bytes.
 
+    A declared ``Content-Length`` is checked up front (the server never delivers more than it
+    declares); a body without one (chunked) is read up to the limit before the app sees it.
     Paths in ``exempt`` (log intake) enforce their own, larger limit.
     """
 
@@ -64,29 +66,54 @@ class BodyLimit:
         if scope["type"] != "http" or scope.get("path") in self.exempt:
             await self.app(scope, receive, send)
             return
-        declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+        headers = dict(scope.get("headers", []))
+        declared = headers.get(b"content-length")
+        if declared is not None:
+            if declared.isdigit() and int(declared) > self.limit:
+                await self._refuse(scope, receive, send)
+                return
+            await self.app(scope, receive, send)
+            return
+        if b"chunked" not in headers.get(b"transfer-encoding", b"").lower():
+            await self.app(scope, receive, send)
+            return
+        body = await self._read_up_to_limit(receive)
+        if body is None:
             await self._refuse(scope, receive, send)
             return
-        seen = 0
+        await self.app(scope, _replay(body, receive), send)
 
-        async def counted() -> Message:
-            nonlocal seen
+    async def _read_up_to_limit(self, receive: Receive) -> bytes | None:
+        """The whole body, or ``None`` once it passes the limit."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
             message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.limit:
-                raise _TooLarge
-            return message
-
-        try:
-            await self.app(scope, counted, send)
-        except _TooLarge:
-            await self._refuse(scope, receive, send)
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limit:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = error_response(413, f"request body over {self.limit} bytes")
         await response(scope, receive, send)
 
 
-class _TooLarge(Exception):
-    """Raised inside ``BodyLimit`` when a streamed body passes the limit."""
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that hands over ``body`` in one message, then waits on the real one."""
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replayed

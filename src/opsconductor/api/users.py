@@ -19,6 +19,7 @@ from opsconductor.api.security import gatekeeper
 from opsconductor.auth import refresh as refresh_tokens
 from opsconductor.auth.roles import Role
 from opsconductor.auth.users import (
+    PRINTABLE,
     NewUser,
     count_admins,
     create_user,
@@ -43,8 +44,8 @@ class UserIn(BaseModel):
     username: str = Field(min_length=2, max_length=64)
     password: str = Field(min_length=1, max_length=256)
     role: Role
-    full_name: str = Field("", max_length=200)
-    email: str = Field("", max_length=200)
+    full_name: str = Field("", max_length=200, pattern=PRINTABLE)
+    email: str = Field("", max_length=200, pattern=PRINTABLE)
 
 
 class UserPatch(BaseModel):
@@ -52,8 +53,8 @@ class UserPatch(BaseModel):
 
     role: Role | None = None
     disabled: bool | None = None
-    full_name: str | None = Field(None, max_length=200)
-    email: str | None = Field(None, max_length=200)
+    full_name: str | None = Field(None, max_length=200, pattern=PRINTABLE)
+    email: str | None = Field(None, max_length=200, pattern=PRINTABLE)
     password: str | None = Field(None, min_length=1, max_length=256)
     unlock: bool | None = Field(None, description="clear a lockout after failed logins")
 

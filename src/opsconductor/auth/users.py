@@ -15,6 +15,8 @@ from opsconductor.errors import InputError
 from opsconductor.ids import new_ulid
 from opsconductor.store.tables import users
 
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+"""A pattern for names and free text: no control characters (PostgreSQL refuses NUL)."""
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
 PUBLIC_COLUMNS = (
     "id", "username", "full_name", "email", "role", "disabled", "totp_enabled",
