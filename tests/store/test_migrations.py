@@ -46,7 +46,7 @@ async def test_upgrade_creates_schema_and_is_idempotent(empty_url: str) -> None:
     await upgrade(empty_url)
     assert await _tables_and_version(empty_url) == first
     assert first[0] == EXPECTED_TABLES
-    assert first[1] == "0004"
+    assert first[1] == "0005"
 
 
 async def test_migrations_build_the_declared_tables(empty_url: str) -> None:
@@ -64,6 +64,29 @@ async def test_migrations_build_the_declared_tables(empty_url: str) -> None:
     finally:
         await engine.dispose()
     assert found == {name: set(t.columns.keys()) for name, t in metadata.tables.items()}
+
+
+async def test_migrations_build_the_declared_indexes(empty_url: str) -> None:
+    """Every index ``tables.py`` declares exists after the migrations, on the same columns."""
+    await upgrade(empty_url)
+    engine = create_engine(empty_url)
+    try:
+        async with engine.connect() as conn:
+            found = await conn.run_sync(
+                lambda c: {
+                    index["name"]: tuple(index["column_names"])
+                    for name in metadata.tables
+                    for index in sa.inspect(c).get_indexes(name)
+                }
+            )
+    finally:
+        await engine.dispose()
+    declared = {
+        str(index.name): tuple(column.name for column in index.columns)
+        for table in metadata.tables.values()
+        for index in table.indexes
+    }
+    assert {name: found.get(name) for name in declared} == declared
 
 
 async def test_ping_answers(engine: AsyncEngine) -> None:

@@ -192,8 +192,16 @@ alerts = sa.Table(
     sa.UniqueConstraint("fingerprint", name="uq_alerts_fingerprint"),
     sa.Index("ix_alerts_status_id", "status", "id"),
     sa.Index("ix_alerts_device_id_id", "device_id", "id"),
+    sa.Index("ix_alerts_status_severity_domain_id", "status", "severity", "domain", "id"),
 )
-"""One row per fingerprint (the unique index the upsert relies on)."""
+"""One row per fingerprint (the unique index the upsert relies on).
+
+The listing is newest first (by id), so each index ends in ``id``: ``(status, id)`` walks the
+firing (or resolved) alerts in order; ``(device_id, id)`` one device's; ``(status, severity,
+domain, id)`` serves a rare combination such as firing critical WAN alerts (41 of 100,000
+in ``bench/api.py``), which the newest-first walk of the table would otherwise scan to the
+end: 35–50 ms at 100,000 alerts, 0.2 ms with it (migration 0005). A rare combination without
+a status (e.g. every critical alert of one domain) still walks the table."""
 
 alert_history = sa.Table(
     "alert_history",
