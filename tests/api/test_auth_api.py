@@ -68,8 +68,9 @@ async def test_an_account_locks_after_repeated_failures(api: Api) -> None:
     await api.token_for("viewer", "lou")
     statuses = [(await _login(api, "lou", f"Wrong-Password-{i}")).status_code for i in range(5)]
     assert statuses == [401] * 5
-    locked = await _login(api, "lou")  # even the right password, until the lock ends
-    assert locked.status_code == 423
+    for password in ("Wrong-Password-9", ADMIN_PASSWORD):  # same answer: a lock confirms nothing
+        locked = await _login(api, "lou", password)
+        assert locked.status_code == 423
     unlock = await api.client.get("/api/v1/users")
     [lou] = [u for u in unlock.json()["items"] if u["username"] == "lou"]
     assert lou["locked_until"] > time.time()
@@ -89,7 +90,13 @@ async def test_one_address_is_refused_after_many_failures(api: Api) -> None:
 async def test_two_factor_login(api: Api) -> None:
     token = await api.token_for("operator", "tara")
     me = _bearer(token)
-    setup = await api.client.post("/api/v1/auth/totp/setup", headers=me)
+    wrong = await api.client.post(
+        "/api/v1/auth/totp/setup", json={"password": "Not-My-Password-1"}, headers=me
+    )
+    assert wrong.status_code == 403  # a stolen token alone cannot bind a second factor
+    setup = await api.client.post(
+        "/api/v1/auth/totp/setup", json={"password": ADMIN_PASSWORD}, headers=me
+    )
     secret = setup.json()["secret"]
     assert setup.json()["otpauth_uri"].startswith("otpauth://totp/OpsConductor:tara")
     bad = await api.client.post("/api/v1/auth/totp/enable", json={"code": "000000"}, headers=me)
@@ -100,7 +107,12 @@ async def test_two_factor_login(api: Api) -> None:
     needs = await _login(api, "tara")
     assert needs.status_code == 401 and needs.json()["totp_required"] is True
     assert (await _login(api, "tara", totp="123456")).status_code == 401
-    assert (await _login(api, "tara", totp=pyotp.TOTP(secret).now())).status_code == 200
+    # the code that enabled 2FA is spent; the next step's code works once, and only once
+    later = pyotp.TOTP(secret).at(time.time() + 30)
+    assert (await _login(api, "tara", totp=code)).status_code == 401
+    assert (await _login(api, "tara", totp=later)).status_code == 200
+    replayed = await _login(api, "tara", totp=later)
+    assert replayed.status_code == 401 and replayed.json()["detail"] == "invalid one-time code"
 
 
 async def test_password_change_checks_policy_and_ends_other_logins(api: Api) -> None:
@@ -114,7 +126,7 @@ async def test_password_change_checks_policy_and_ends_other_logins(api: Api) -> 
     wrong = {"current_password": "Not-It-At-All-9", "new_password": "A-Much-Better-One-7"}
     assert (
         await api.client.post("/api/v1/auth/password", json=wrong, headers=me)
-    ).status_code == 401
+    ).status_code == 403
     good = {"current_password": ADMIN_PASSWORD, "new_password": "A-Much-Better-One-7"}
     assert (
         await api.client.post("/api/v1/auth/password", json=good, headers=me)
@@ -251,3 +263,25 @@ async def test_two_admins_removed_at_once_leave_one(api: Api) -> None:
         api.client.patch(f"/api/v1/users/{ids[1]}", json={"disabled": True}),
     )
     assert sorted(a.status_code for a in answers) == [200, 409]
+
+
+async def test_concurrent_failures_all_count(api: Api) -> None:
+    await api.token_for("viewer", "cora")
+    await asyncio.gather(*(_login(api, "cora", f"Wrong-Password-{i}") for i in range(5)))
+    assert (await _login(api, "cora")).status_code == 423
+
+
+async def test_a_burst_from_one_address_cannot_pass_the_limit(api: Api) -> None:
+    answers = await asyncio.gather(*(_login(api, "nobody", "Wrong-Password-1") for _ in range(30)))
+    statuses = [a.status_code for a in answers]
+    assert statuses.count(401) <= 20 and statuses.count(429) >= 10
+
+
+async def test_an_allowlisted_role_cannot_log_in_from_elsewhere(api: Api) -> None:
+    await api.token_for("operator", "otto")
+    api.context.settings = api.context.settings.model_copy(
+        update={"ip_allowlist": {"operator": ["10.0.0.0/8"]}}
+    )
+    api.context.gate = None
+    refused = await _login(api, "otto")
+    assert refused.status_code == 403

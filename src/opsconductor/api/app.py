@@ -21,6 +21,7 @@ from opsconductor.api import (
     status,
     suppression,
     system,
+    two_factor,
     users,
     ws,
 )
@@ -44,6 +45,7 @@ def create_app(context: AppContext, *, full: bool = True) -> FastAPI:
     app.include_router(system.router)
     if full:
         app.include_router(auth.router, prefix="/api/v1")
+        app.include_router(two_factor.router, prefix="/api/v1")
         app.include_router(users.router, prefix="/api/v1")
         app.include_router(keys.router, prefix="/api/v1")
         app.include_router(http_ingest.router, prefix="/api/v1")

@@ -6,20 +6,19 @@ tried, the source address and the outcome; the password never is.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Annotated, Any
 
-import pyotp
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from opsconductor.api.context import AppContext
 from opsconductor.api.deps import Context, Principal, Session, authenticated, client_address
-from opsconductor.api.security import Gatekeeper, Unauthorized, gatekeeper
+from opsconductor.api.security import Forbidden, Gatekeeper, Unauthorized, gatekeeper
 from opsconductor.auth import refresh as refresh_tokens
-from opsconductor.auth.login import Attempt, LoginOutcome, attempt_login
-from opsconductor.auth.passwords import verify_password
-from opsconductor.auth.users import get_user, public, set_password, update_user
+from opsconductor.auth.login import Attempt, LoginOutcome, attempt_login, count_failure
+from opsconductor.auth.users import get_user, public, set_password
 from opsconductor.errors import InputError
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -45,12 +44,6 @@ class PasswordBody(BaseModel):
 
     current_password: str = Field(min_length=1, max_length=256)
     new_password: str = Field(min_length=1, max_length=256)
-
-
-class TotpBody(BaseModel):
-    """A one-time code from the authenticator app."""
-
-    code: str = Field(pattern=r"^\d{6}$")
 
 
 class LoginRefused(InputError):
@@ -104,8 +97,10 @@ async def login(
     now = time.time()
     source = client_address(request)
     attempt = Attempt(body.username, body.password, source, body.totp)
-    outcome, user = await attempt_login(session, attempt, gate.policy, gate.guard, now)
+    outcome, user = await attempt_login(session, attempt, gate.login, now)
     request.state.audit = {"actor": body.username, "outcome": outcome.value}
+    if user is not None and outcome is LoginOutcome.OK and not gate.allowed_from(user.role, source):
+        raise Forbidden(f"role {user.role} may not log in from this address")
     if outcome is not LoginOutcome.OK:
         await session.commit()
         status, detail = _REFUSALS[outcome]
@@ -113,7 +108,7 @@ async def login(
             {"totp_required": True} if outcome is LoginOutcome.TOTP_REQUIRED else {}
         )
         if outcome is LoginOutcome.SOURCE_BLOCKED:
-            extra["retry_after"] = round(gate.guard.retry_after(source, now))
+            extra["retry_after"] = round(gate.login.guard.retry_after(source, now))
         raise LoginRefused(status, detail, **extra)
     tokens = await _tokens(gate, session, user, None)
     await session.commit()
@@ -144,6 +139,9 @@ async def refresh(
         await refresh_tokens.revoke_family(session, row.family, now)
         await session.commit()
         raise Unauthorized("user disabled")
+    if not gate.allowed_from(user.role, client_address(request)):
+        await session.rollback()  # the token is not spent by a refusal
+        raise Forbidden(f"role {user.role} may not call from this address")
     access, expires = gate.issuer.issue(user.id, user.username, user.role, now)
     await session.commit()
     return {
@@ -155,10 +153,11 @@ async def refresh(
 
 @router.post("/logout", summary="End this login: revoke its refresh tokens", status_code=204)
 async def logout(body: RefreshBody, caller: Caller, session: Session) -> None:
-    """Revoke the refresh token's whole family (the access token expires on its own)."""
-    family = await refresh_tokens.family_of(session, body.refresh_token)
-    if family is not None:
-        await refresh_tokens.revoke_family(session, family, time.time())
+    """Revoke the refresh token's whole family (the access token expires on its own). A token
+    of another user's login is left alone."""
+    owned = await refresh_tokens.family_of(session, body.refresh_token)
+    if owned is not None and owned[1] == caller.id:
+        await refresh_tokens.revoke_family(session, owned[0], time.time())
         await session.commit()
 
 
@@ -170,54 +169,41 @@ async def me(caller: Caller, session: Session) -> dict[str, Any]:
     return {"kind": "user", **public(await get_user(session, caller.id))}
 
 
-def _user_only(caller: Principal) -> str:
+def user_only(caller: Principal) -> str:
+    """The caller's user id; 400 for an API key (it has no password or second factor)."""
     if caller.kind != "user":
         raise InputError("only a user can do this, not an API key")
     return caller.id
 
 
-@router.post("/password", summary="Change my password", status_code=204)
+async def check_current_password(
+    context: AppContext, session: AsyncSession, caller: Principal, password: str
+) -> Any:
+    """The caller's user row if ``password`` is theirs; else a counted failure and 403."""
+    gate = await gatekeeper(context)
+    user = await get_user(session, user_only(caller))
+    if user.locked_until is not None and user.locked_until > time.time():
+        raise LoginRefused(423, "account locked after repeated failures; try again later")
+    if not await gate.login.hashing.verify(user.password_hash, password):
+        await count_failure(session, user.id, gate.login.policy, time.time())
+        await session.commit()
+        raise Forbidden("current password is wrong")
+    return user
+
+
+@router.post(
+    "/password",
+    summary="Change my password",
+    status_code=204,
+    responses={423: {"description": "Account locked after repeated wrong passwords."}},
+)
 async def change_password(
     body: PasswordBody, caller: Caller, context: Context, session: Session
 ) -> None:
-    """Needs the current password; ends every other login of this user."""
-    user = await get_user(session, _user_only(caller))
-    if not await asyncio.to_thread(verify_password, user.password_hash, body.current_password):
-        raise Unauthorized("current password is wrong")
+    """Needs the current password; ends every other login of this user. A wrong current
+    password counts towards the account's lockout."""
+    user = await check_current_password(context, session, caller, body.current_password)
     now = time.time()
     await set_password(session, user, body.new_password, now)
     await refresh_tokens.revoke_user(session, user.id, now)
-    await session.commit()
-
-
-@router.post("/totp/setup", summary="Start two-factor set-up: a new secret")
-async def totp_setup(caller: Caller, session: Session) -> dict[str, Any]:
-    """A new TOTP secret and its otpauth URI (for a QR code); active once confirmed."""
-    user = await get_user(session, _user_only(caller))
-    if user.totp_enabled:
-        raise LoginRefused(409, "two-factor authentication is already on; turn it off first")
-    secret = pyotp.random_base32()
-    await update_user(session, user.id, {"totp_secret": secret})
-    await session.commit()
-    uri = pyotp.TOTP(secret).provisioning_uri(name=user.username, issuer_name="OpsConductor")
-    return {"secret": secret, "otpauth_uri": uri}
-
-
-@router.post("/totp/enable", summary="Confirm two-factor set-up with a code", status_code=204)
-async def totp_enable(body: TotpBody, caller: Caller, session: Session) -> None:
-    """Turn 2FA on once a code from the new secret checks out."""
-    user = await get_user(session, _user_only(caller))
-    if not user.totp_secret or not pyotp.TOTP(user.totp_secret).verify(body.code, valid_window=1):
-        raise LoginRefused(422, "code does not match; run set-up again if the secret was lost")
-    await update_user(session, user.id, {"totp_enabled": True})
-    await session.commit()
-
-
-@router.post("/totp/disable", summary="Turn two-factor authentication off", status_code=204)
-async def totp_disable(body: TotpBody, caller: Caller, session: Session) -> None:
-    """Needs a current code."""
-    user = await get_user(session, _user_only(caller))
-    if not user.totp_enabled or not pyotp.TOTP(user.totp_secret).verify(body.code, valid_window=1):
-        raise LoginRefused(422, "two-factor authentication is off, or the code does not match")
-    await update_user(session, user.id, {"totp_enabled": False, "totp_secret": None})
     await session.commit()

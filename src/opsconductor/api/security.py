@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +19,8 @@ import sqlalchemy as sa
 
 from opsconductor.api.context import AppContext
 from opsconductor.auth.keys import check_key
-from opsconductor.auth.login import LoginPolicy, SourceGuard
+from opsconductor.auth.login import LoginPolicy, LoginService, SourceGuard
+from opsconductor.auth.passwords import HashingPool
 from opsconductor.auth.secrets import KEY_PREFIX
 from opsconductor.auth.tokens import TokenError, TokenIssuer, signing_key
 from opsconductor.config import Settings
@@ -57,8 +59,7 @@ class Gatekeeper:
 
     issuer: TokenIssuer
     refresh_lifetime: float
-    policy: LoginPolicy
-    guard: SourceGuard
+    login: LoginService
     networks: dict[str, list[ipaddress.IPv4Network | ipaddress.IPv6Network]]
     #: taken around changes to users (the last enabled admin must stay)
     user_changes: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -105,11 +106,11 @@ async def gatekeeper(context: AppContext) -> Gatekeeper:
         return made
     settings = context.settings
     policy = policy_of(settings)
+    workers = max(1, os.cpu_count() or 1)
     gate = Gatekeeper(
         issuer=TokenIssuer(key, settings.access_token_minutes * 60),
         refresh_lifetime=settings.refresh_token_days * 86400,
-        policy=policy,
-        guard=SourceGuard(policy),
+        login=LoginService(policy, SourceGuard(policy), HashingPool(workers, 16 * workers)),
         networks={
             role: [ipaddress.ip_network(net, strict=False) for net in nets]
             for role, nets in settings.ip_allowlist.items()

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import string
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from opsconductor.errors import InputError
+from opsconductor.errors import BackpressureError, InputError
+
+_T = TypeVar("_T")
 
 MIN_LENGTH = 12
 MAX_LENGTH = 256
@@ -72,3 +77,38 @@ def generate_password(length: int = 20) -> str:
         except PasswordPolicyError:
             continue
         return password
+
+
+class HashingPool:
+    """Runs argon2 in worker threads, at most ``workers`` at once and ``queue`` waiting.
+
+    Hashing takes tens of milliseconds of CPU: on the event loop it would hold every other
+    request; unbounded, a flood of logins would take every core. Past the queue, a login is
+    answered "busy, retry" (``BackpressureError``) at once.
+    """
+
+    def __init__(self, workers: int, queue: int) -> None:
+        self.workers = workers
+        self.queue = queue
+        self._waiting = 0
+        self._slots: asyncio.Semaphore | None = None
+
+    async def verify(self, stored_hash: str | None, password: str) -> bool:
+        """``verify_password`` in a worker thread."""
+        return await self._run(verify_password, stored_hash, password)
+
+    async def hash(self, password: str) -> str:
+        """``hash_password`` in a worker thread."""
+        return await self._run(hash_password, password)
+
+    async def _run(self, work: Callable[..., _T], *args: Any) -> _T:
+        if self._waiting >= self.queue:
+            raise BackpressureError("too many logins at once; retry in a moment")
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.workers)
+        self._waiting += 1
+        try:
+            async with self._slots:
+                return await asyncio.to_thread(work, *args)
+        finally:
+            self._waiting -= 1

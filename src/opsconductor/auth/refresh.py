@@ -72,11 +72,16 @@ async def rotate(session: AsyncSession, token: str, now: float, lifetime: float)
     return row, await issue_refresh(session, row.user_id, row.family, now, lifetime)
 
 
-async def family_of(session: AsyncSession, token: str) -> str | None:
-    """The family of a refresh token, if it is one of ours."""
-    return await session.scalar(
-        sa.select(refresh_tokens.c.family).where(refresh_tokens.c.token_hash == digest(token))
-    )
+async def family_of(session: AsyncSession, token: str) -> tuple[str, str] | None:
+    """The family of a refresh token and the user it belongs to, if it is one of ours."""
+    row = (
+        await session.execute(
+            sa.select(refresh_tokens.c.family, refresh_tokens.c.user_id).where(
+                refresh_tokens.c.token_hash == digest(token)
+            )
+        )
+    ).first()
+    return None if row is None else (str(row.family), str(row.user_id))
 
 
 async def revoke_family(session: AsyncSession, family: str, now: float) -> None:

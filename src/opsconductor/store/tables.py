@@ -288,6 +288,7 @@ users = sa.Table(
     sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("totp_secret", sa.Text),
     sa.Column("totp_enabled", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("totp_last_step", sa.BigInteger),
     sa.Column("failed_logins", sa.Integer, nullable=False, server_default="0"),
     sa.Column("locked_until", sa.Double),
     sa.Column("password_changed_at", sa.Double, nullable=False),
