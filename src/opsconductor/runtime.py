@@ -44,6 +44,9 @@ log = logging.getLogger(__name__)
 
 __all__ = ["STAGES", "Runtime", "RuntimeControl"]
 
+_HTTP_GRACE_SECONDS = 5
+"""Longest wait for open requests and connections at shutdown (a client that stopped reading
+would otherwise hold it)."""
 _NEEDS_DATABASE = frozenset({"store", "alerts", "agents", "api"})
 
 
@@ -279,6 +282,7 @@ class Runtime:
             access_log=False,
             lifespan="off",
             server_header=False,
+            timeout_graceful_shutdown=_HTTP_GRACE_SECONDS,
         )
         self._server = uvicorn.Server(config)
         self._server_task = asyncio.create_task(self._server.serve(), name="http")
