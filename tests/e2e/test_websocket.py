@@ -156,7 +156,7 @@ async def test_a_token_in_the_query_and_an_api_key_in_a_header_are_accepted(
     token = api.headers["Authorization"].removeprefix("Bearer ")
     async with connect(ws_url(product, f"?token={token}")) as client:
         assert (await subscribe(client, "status"))["types"] == ["status"]
-    created = await api.post("/api/v1/keys", json={"name": "wall display", "role": "service"})
+    created = await api.post("/api/v1/keys", json={"name": "wall display", "role": "viewer"})
     assert created.status_code == 201, created.text
     headers = {"X-API-Key": created.json()["key"]}
     async with connect(ws_url(product), additional_headers=headers) as client:
