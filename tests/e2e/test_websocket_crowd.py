@@ -9,6 +9,7 @@ serves them as it would serve remote ones.
 from __future__ import annotations
 
 import asyncio
+import gc
 import base64
 import json
 import os
@@ -205,6 +206,7 @@ async def test_a_slow_client_is_closed_while_a_thousand_idle_ones_and_a_normal_o
     try:
         assert await asyncio.to_thread(crowd.ready.wait, 120) and crowd.error is None, crowd.error
         slow = await asyncio.to_thread(open_slow_client, url, authorization)
+        gc.collect()  # what earlier tests left behind is not the burst's
         before = rss_bytes()
         sent_at = await publish(product, batches)
         await asyncio.to_thread(wait_for_burst, crowd, thread)
@@ -228,4 +230,7 @@ async def test_a_slow_client_is_closed_while_a_thousand_idle_ones_and_a_normal_o
     assert crowd.still_open == IDLE
     assert delays[-1] < 3.0
     assert closed_after < size / 2
-    assert grown < size / 2
+    # Buffering what the slow client does not read would hold most of the burst (~13 of its
+    # ~15 MiB); the bounded queue holds 256 frames. Alone this measures ~2 MiB; after the
+    # rest of the suite the allocator adds a few MiB of its own.
+    assert grown < size * 0.6
