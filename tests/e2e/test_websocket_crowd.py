@@ -9,8 +9,8 @@ serves them as it would serve remote ones.
 from __future__ import annotations
 
 import asyncio
-import gc
 import base64
+import gc
 import json
 import os
 import resource
