@@ -350,7 +350,8 @@ class JetStreamBus:
         for durable, sub in subs.items():
             with contextlib.suppress(nats.errors.Error):
                 info = await sub.psub.consumer_info()
-                self._pending[durable] = (info.num_pending or 0) + (info.num_ack_pending or 0)
+                if sub in self._subscriptions:  # not released while the answer was on its way
+                    self._pending[durable] = (info.num_pending or 0) + (info.num_ack_pending or 0)
         return self.pending()
 
     async def _refresh_loop(self) -> None:
