@@ -94,6 +94,11 @@ class Metrics:
             ["type"],
             registry=r,
         )
+        self.audit_skipped = Counter(
+            "opsc_audit_anonymous_skipped",
+            "Change requests without credentials not written to the audit log (over the rate).",
+            registry=r,
+        )
         self.ws_slow_consumers = Counter(
             "opsc_ws_slow_consumers",
             "WebSocket connections closed because they did not read their frames in time.",

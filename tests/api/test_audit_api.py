@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from tests.api.conftest import Api
 
+from opsconductor.api.audit import ANONYMOUS_PER_MINUTE
+
 RULE = {
     "id": "test.audited", "agent": "system", "title": "t", "severity": "info",
     "kind": "match", "match": {"message": "audited"},
@@ -42,3 +44,24 @@ async def test_the_log_pages_newest_first(api: Api) -> None:
     assert seqs == [5, 4, 3, 2, 1] and rest["next_cursor"] is None
     bad = await api.client.get("/api/v1/audit", params={"cursor": "nonsense"})
     assert bad.status_code == 400
+
+
+async def test_a_flood_without_credentials_is_counted_not_written(api: Api) -> None:
+    anonymous = {"Authorization": ""}
+    for _ in range(ANONYMOUS_PER_MINUTE + 10):
+        await api.client.post("/api/v1/rules", json={}, headers=anonymous)
+    refused = await api.client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": "ocr_forged"}, headers=anonymous
+    )
+    assert refused.status_code == 401
+    anonymous_records = 0
+    cursor = None
+    while True:
+        params = {"actor": "anonymous", "limit": 1000, **({"cursor": cursor} if cursor else {})}
+        page = (await api.client.get("/api/v1/audit", params=params)).json()
+        anonymous_records += len(page["items"])
+        if not (cursor := page["next_cursor"]):
+            break
+    assert anonymous_records == ANONYMOUS_PER_MINUTE + 1  # the refresh attempt is kept
+    metrics = (await api.client.get("/metrics")).text
+    assert "opsc_audit_anonymous_skipped_total 10.0" in metrics

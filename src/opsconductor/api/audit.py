@@ -2,7 +2,8 @@
 admins read the log and check its hash chain.
 
 Recorded: every ``POST``, ``PUT``, ``PATCH`` and ``DELETE`` under ``/api/`` — who (the
-principal ``authorize`` admitted, or ``anonymous``), the route and the path, the client
+principal ``authorize`` admitted, or ``anonymous``; anonymous ones up to
+``ANONYMOUS_PER_MINUTE``), the route and the path, the client
 address and the status code. Not recorded: ``POST /api/v1/logs``, which feeds data into the
 pipeline rather than changing the system (its volume is the pipeline's). A record that cannot
 be written is logged as an error and counted; the request's own answer stands.
@@ -31,6 +32,10 @@ from opsconductor.store.tables import audit_log
 log = logging.getLogger(__name__)
 
 _ATTEMPTS = 3
+ANONYMOUS_PER_MINUTE = 600
+"""Change requests without credentials (all refused) recorded per minute and process; past
+that they are counted (``opsc_audit_anonymous_skipped``), so a flood cannot grow the log or
+hold its writer. Logins and refreshes are always recorded."""
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 NOT_AUDITED = frozenset({"/api/v1/logs"})
 """Data intake, not a change of the system."""
@@ -45,6 +50,7 @@ class AuditMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self._lock = asyncio.Lock()  # one writer at a time in this process (SQLite)
+        self._anonymous = _Allowance(ANONYMOUS_PER_MINUTE, 60.0)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
@@ -76,6 +82,9 @@ class AuditMiddleware:
         state = scope.get("state", {})
         principal = state.get("principal")
         told = dict(state.get("audit", {}))  # a route's own account: login names, outcomes
+        if principal is None and not told and not self._anonymous.take(time.monotonic()):
+            context.metrics.audit_skipped.inc()  # a flood without credentials: counted
+            return
         client = scope.get("client") or ("", 0)
         tried = told.pop("actor", None)
         if tried is not None and not USERNAME.match(str(tried)):
@@ -103,6 +112,25 @@ class AuditMiddleware:
             except Exception:
                 log.exception("audit record of %s %s could not be written", entry.action, status)
                 return
+
+
+class _Allowance:
+    """At most ``count`` takes per ``period`` seconds (a fixed window)."""
+
+    def __init__(self, count: int, period: float) -> None:
+        self.count = count
+        self.period = period
+        self._window = 0.0
+        self._taken = 0
+
+    def take(self, now: float) -> bool:
+        """Whether one more fits in the current window (and take it)."""
+        if now - self._window >= self.period:
+            self._window, self._taken = now, 0
+        if self._taken >= self.count:
+            return False
+        self._taken += 1
+        return True
 
 
 def _route_of(scope: Scope) -> str:

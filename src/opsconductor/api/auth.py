@@ -124,6 +124,7 @@ async def refresh(
     body: RefreshBody, request: Request, context: Context, session: Session
 ) -> dict[str, Any]:
     """Rotate: the token is spent, a new pair is returned. A reused token revokes its login."""
+    request.state.audit = {"outcome": "refused"}  # replaced once the token holds
     gate = await gatekeeper(context)
     now = time.time()
     try:
@@ -134,7 +135,7 @@ async def refresh(
         await session.commit()  # a detected reuse must stay revoked
         raise
     user = await get_user(session, row.user_id)
-    request.state.audit = {"actor": user.username}
+    request.state.audit = {"actor": user.username, "outcome": "ok"}
     if user.disabled:
         await refresh_tokens.revoke_family(session, row.family, now)
         await session.commit()
