@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import json
 import math
 import os
 import re
@@ -190,6 +191,23 @@ def http_get(url: str, timeout: float = 5.0) -> bytes:
         return response.read()
 
 
+BENCH_ADMIN_PASSWORD = "Bench-Secret-Word-7"
+"""``OPSC_ADMIN_PASSWORD`` of every product a benchmark starts."""
+
+
+def admin_token(base: str) -> str:
+    """An access token of the first admin of the product at ``base``."""
+    body = {"username": "admin", "password": BENCH_ADMIN_PASSWORD}
+    request = urllib.request.Request(
+        f"{base}/api/v1/auth/login",
+        data=json.dumps(body).encode(),
+        headers={"content-type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return str(json.loads(response.read())["access_token"])
+
+
 @dataclass
 class Product:
     """``python -m opsconductor up`` in a subprocess, on free loopback ports."""
@@ -221,6 +239,8 @@ class Product:
             OPSC_SYSLOG_TCP_PORT=str(self.tcp_port),
             OPSC_SYSLOG_TLS_PORT="0",
             OPSC_LOG_LEVEL="WARNING",
+            OPSC_ADMIN_PASSWORD=BENCH_ADMIN_PASSWORD,
+            OPSC_METRICS_OPEN="true",  # scraped like a Prometheus on a trusted network
         )
         env.update(self.env_extra or {})
         out = (self.workdir / "up.out").open("wb")

@@ -21,7 +21,16 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from _common import free_port, log, openwrt_lines, spawn, stop_process, wait_for
+from _common import (
+    BENCH_ADMIN_PASSWORD,
+    admin_token,
+    free_port,
+    log,
+    openwrt_lines,
+    spawn,
+    stop_process,
+    wait_for,
+)
 
 PROBE_RULE = {
     "id": "bench.latency_probe",
@@ -48,7 +57,10 @@ def _post_rule(base: str) -> None:
     request = urllib.request.Request(
         f"{base}/api/v1/rules",
         data=json.dumps(PROBE_RULE).encode(),
-        headers={"content-type": "application/json"},
+        headers={
+            "content-type": "application/json",
+            "authorization": f"Bearer {admin_token(base)}",
+        },
         method="POST",
     )
     with urllib.request.urlopen(request, timeout=10) as response:
@@ -110,6 +122,7 @@ def measure(workdir: Path, rate: float, seconds: float, probe_every: int = 100) 
         OPSC_SYSLOG_UDP_PORT="0",
         OPSC_SYSLOG_TLS_PORT="0",
         OPSC_LOG_LEVEL="WARNING",
+        OPSC_ADMIN_PASSWORD=BENCH_ADMIN_PASSWORD,
         OPSC_BATCH_MAX_DELAY_MS="10",
     )
     output = workdir / "latency-product.log"

@@ -42,8 +42,6 @@ import http.client
 import json
 import os
 import random
-import secrets
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -60,6 +58,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import free_port, install_cleanup, log, median, print_table, spawn, stop_process
+from _databases import PostgresDatabase, SqliteDatabase
 from _latency import percentile
 from opsconductor.agents.fields import render
 from opsconductor.agents.findings import fingerprint_of
@@ -146,95 +145,33 @@ def seed_rows(count: int, seed: int = 7) -> list[tuple[Any, ...]]:
 # databases
 
 
-class Database:
-    """Where one benchmark's alerts live."""
-
-    name = ""
-
-    def create(self, workdir: Path) -> dict[str, str]:
-        """Make a fresh, migrated database; the environment that points the product at it."""
-        raise NotImplementedError
+class Sqlite(SqliteDatabase):
+    def __init__(self) -> None:
+        super().__init__(migrated=True)
 
     def seed(self, rows: Sequence[tuple[Any, ...]]) -> None:
         """Write ``rows`` into ``alerts`` in bulk."""
-        raise NotImplementedError
-
-    def drop(self) -> None:
-        """Remove what ``create`` made."""
-
-
-def _migrate(url: str) -> None:
-    from opsconductor.store import upgrade
-
-    asyncio.run(upgrade(url))
-
-
-class Sqlite(Database):
-    name = "sqlite"
-
-    def __init__(self) -> None:
-        self.data_dir: Path | None = None
-
-    def create(self, workdir: Path) -> dict[str, str]:
-        self.data_dir = workdir / f"data-{secrets.token_hex(4)}"
-        self.data_dir.mkdir(parents=True)
-        _migrate(f"sqlite:///{self.data_dir / 'opsconductor.db'}")
-        return {"OPSC_DATA_DIR": str(self.data_dir)}
-
-    def seed(self, rows: Sequence[tuple[Any, ...]]) -> None:
-        assert self.data_dir is not None
         marks = ", ".join("?" * len(ALERT_COLUMNS))
         sql = f"INSERT INTO alerts ({', '.join(ALERT_COLUMNS)}) VALUES ({marks})"
-        with sqlite3.connect(self.data_dir / "opsconductor.db") as conn:
+        with sqlite3.connect(self.path) as conn:
             conn.executemany(sql, rows)
 
-    def drop(self) -> None:
-        if self.data_dir is not None:
-            shutil.rmtree(self.data_dir, ignore_errors=True)
-            self.data_dir = None
 
-
-class Postgres(Database):
-    name = "postgres"
-
+class Postgres(PostgresDatabase):
     def __init__(self, server: str) -> None:
-        self.server = server.rstrip("/")
-        self.db: str | None = None
-
-    async def _admin(self, sql: str) -> None:
-        import asyncpg
-
-        conn = await asyncpg.connect(f"{self.server}/postgres")
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    def create(self, workdir: Path) -> dict[str, str]:
-        self.db = f"opsc_bench_{secrets.token_hex(6)}"
-        asyncio.run(self._admin(f'CREATE DATABASE "{self.db}"'))
-        host = self.server.split("://", 1)[1]
-        url = f"postgresql+asyncpg://{host}/{self.db}"
-        _migrate(url)
-        return {"OPSC_DATA_DIR": str(workdir / f"data-{self.db}"), "OPSC_DATABASE_URL": url}
+        super().__init__(server, migrated=True)
 
     def seed(self, rows: Sequence[tuple[Any, ...]]) -> None:
-        import asyncpg
+        """Write ``rows`` into ``alerts`` in bulk."""
 
-        async def copy() -> None:
-            conn = await asyncpg.connect(f"{self.server}/{self.db}")
-            try:
-                await conn.copy_records_to_table("alerts", records=rows, columns=ALERT_COLUMNS)
-                await conn.execute("ANALYZE alerts")
-            finally:
-                await conn.close()
+        async def copy(conn: Any) -> None:
+            await conn.copy_records_to_table("alerts", records=rows, columns=ALERT_COLUMNS)
+            await conn.execute("ANALYZE alerts")
 
-        asyncio.run(copy())
+        self.run(copy)
 
-    def drop(self) -> None:
-        if self.db is not None:
-            asyncio.run(self._admin(f'DROP DATABASE IF EXISTS "{self.db}" WITH (FORCE)'))
-            self.db = None
+
+Database = Sqlite | Postgres
 
 
 # ---------------------------------------------------------------------------------------------

@@ -38,11 +38,8 @@ These are measurements, not tests: nothing here asserts a timing.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import re
-import secrets
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -63,6 +60,7 @@ from _common import (
     openwrt_lines,
     print_table,
 )
+from _databases import PostgresDatabase, SqliteDatabase
 
 SQLITE_GOAL = 100_000.0
 DETECT_GOAL = 50_000.0
@@ -97,84 +95,18 @@ def build_input(path: Path, lines: int) -> None:
         out.write(b"".join(sample[:rest]))
 
 
-class Database:
-    """Where one run stores its events."""
-
-    name = ""
-
-    def create(self, workdir: Path) -> dict[str, str]:
-        """Make a fresh database; the environment that points the product at it."""
-        raise NotImplementedError
-
+class Sqlite(SqliteDatabase):
     def count(self) -> int:
-        raise NotImplementedError
-
-    def drop(self) -> None:
-        """Remove what ``create`` made."""
-
-
-class Sqlite(Database):
-    name = "sqlite"
-
-    def __init__(self) -> None:
-        self.data_dir: Path | None = None
-
-    def create(self, workdir: Path) -> dict[str, str]:
-        self.data_dir = workdir / f"data-{secrets.token_hex(4)}"
-        return {"OPSC_DATA_DIR": str(self.data_dir)}
-
-    def count(self) -> int:
-        assert self.data_dir is not None
-        with sqlite3.connect(self.data_dir / "opsconductor.db") as conn:
+        with sqlite3.connect(self.path) as conn:
             return int(conn.execute("SELECT count(*) FROM events").fetchone()[0])
 
-    def drop(self) -> None:
-        if self.data_dir is not None:
-            shutil.rmtree(self.data_dir, ignore_errors=True)
-            self.data_dir = None
 
-
-class Postgres(Database):
-    name = "postgres"
-
-    def __init__(self, server: str) -> None:
-        self.server = server.rstrip("/")
-        self.db: str | None = None
-
-    async def _admin(self, sql: str) -> None:
-        import asyncpg
-
-        conn = await asyncpg.connect(f"{self.server}/postgres")
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    def create(self, workdir: Path) -> dict[str, str]:
-        self.db = f"opsc_bench_{secrets.token_hex(6)}"
-        asyncio.run(self._admin(f'CREATE DATABASE "{self.db}"'))
-        host = self.server.split("://", 1)[1]
-        return {
-            "OPSC_DATA_DIR": str(workdir / f"data-{self.db}"),
-            "OPSC_DATABASE_URL": f"postgresql+asyncpg://{host}/{self.db}",
-        }
-
+class Postgres(PostgresDatabase):
     def count(self) -> int:
-        import asyncpg
+        return int(self.run(lambda conn: conn.fetchval("SELECT count(*) FROM events")))
 
-        async def count() -> int:
-            conn = await asyncpg.connect(f"{self.server}/{self.db}")
-            try:
-                return int(await conn.fetchval("SELECT count(*) FROM events"))
-            finally:
-                await conn.close()
 
-        return asyncio.run(count())
-
-    def drop(self) -> None:
-        if self.db is not None:
-            asyncio.run(self._admin(f'DROP DATABASE IF EXISTS "{self.db}" WITH (FORCE)'))
-            self.db = None
+Database = Sqlite | Postgres
 
 
 def replay(db: Database, workdir: Path, source: Path, lines: int, *, detect: bool) -> Run:
