@@ -6,6 +6,10 @@
     │   └── BackpressureError  a bounded queue is full; the caller sheds or waits
     ├── StoreError             the database failed or is unreachable
     └── InputError             a request or record cannot be accepted (maps to HTTP 4xx)
+        ├── Unauthorized       no credentials, or credentials that do not hold (HTTP 401)
+        ├── Forbidden          credentials that hold, for a role that may not (HTTP 403)
+        ├── NotFound           the record named does not exist (HTTP 404)
+        ├── Conflict           the change conflicts with what is stored (HTTP 409)
         ├── PayloadTooLarge    a body or record exceeds the configured limit (HTTP 413)
         └── RuleError          a rule document or rule pack does not validate
 
@@ -40,6 +44,30 @@ class InputError(OpsConductorError):
     """A request or record that cannot be accepted."""
 
     status_code = 400
+
+
+class Unauthorized(InputError):
+    """No credentials, or credentials that do not hold."""
+
+    status_code = 401
+
+
+class Forbidden(InputError):
+    """Credentials that hold, for a role that may not do this (or not from there)."""
+
+    status_code = 403
+
+
+class NotFound(InputError):
+    """The record a request names does not exist."""
+
+    status_code = 404
+
+
+class Conflict(InputError):
+    """A change that conflicts with what is stored."""
+
+    status_code = 409
 
 
 class PayloadTooLarge(InputError):

@@ -17,15 +17,13 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsconductor.config import Settings
-from opsconductor.errors import InputError
+from opsconductor.errors import InputError, NotFound
 from opsconductor.store.bulk import insert_for
 from opsconductor.store.tables import system_settings
 
 
-class UnknownSetting(InputError):
+class UnknownSetting(NotFound):
     """No run-time setting has this key (HTTP 404)."""
-
-    status_code = 404
 
 
 class BadSettingValue(InputError):

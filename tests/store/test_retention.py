@@ -68,21 +68,28 @@ async def test_run_retention_uses_days(factory: Factory, make_event: EventMaker)
     assert await _remaining(factory) == keep
 
 
-async def test_retention_loop_deletes_and_logs(
-    factory: Factory, make_event: EventMaker, caplog: pytest.LogCaptureFixture
+async def _loop_until_logged(
+    factory: Factory, days: float, caplog: pytest.LogCaptureFixture, line: str
 ) -> None:
-    await _seed(factory, make_event, old=6, new=0)  # old even by today's clock
+    """Run the retention loop (every 50 ms, keeping ``days``) until it logs ``line`` (4 s)."""
     caplog.set_level(logging.INFO, logger="opsconductor.store.retention")
-    task = asyncio.create_task(retention_loop(factory, 1.0, 0.05))
+    task = asyncio.create_task(retention_loop(factory, days, 0.05))
     try:
         for _ in range(200):
-            if "retention deleted 6 events" in caplog.text:
+            if line in caplog.text:
                 break
             await asyncio.sleep(0.02)
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def test_retention_loop_deletes_and_logs(
+    factory: Factory, make_event: EventMaker, caplog: pytest.LogCaptureFixture
+) -> None:
+    await _seed(factory, make_event, old=6, new=0)  # old even by today's clock
+    await _loop_until_logged(factory, 1.0, caplog, "retention deleted 6 events")
     assert "retention deleted 6 events" in caplog.text
     assert await _remaining(factory) == set()
 
@@ -114,15 +121,5 @@ async def test_the_loop_keeps_the_age_an_operator_set(
     async with factory() as session, session.begin():
         await add_events(session, aged)
         await write_setting(session, "event_retention_days", 1.0, "test", now)
-    caplog.set_level(logging.INFO, logger="opsconductor.store.retention")
-    task = asyncio.create_task(retention_loop(factory, 30.0, 0.05))
-    try:
-        for _ in range(200):
-            if "retention deleted 3 events older than 1 days" in caplog.text:
-                break
-            await asyncio.sleep(0.02)
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    await _loop_until_logged(factory, 30.0, caplog, "retention deleted 3 events older than 1 days")
     assert await _remaining(factory) == set()

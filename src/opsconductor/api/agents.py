@@ -18,16 +18,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from opsconductor.agents.registry import AgentRow, list_agents, load_agent, update_agent
 from opsconductor.api.deps import Context, Principal, Session, authorize
 from opsconductor.api.publish import publish_reload
-from opsconductor.errors import InputError
+from opsconductor.errors import NotFound
 from opsconductor.heartbeats import is_stale
 
 router = APIRouter(tags=["agents"])
 
 
-class AgentNotFound(InputError):
+class AgentNotFound(NotFound):
     """No agent has this name (HTTP 404)."""
-
-    status_code = 404
 
 
 class AgentChange(BaseModel):

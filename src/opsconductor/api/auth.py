@@ -15,11 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsconductor.api.context import AppContext
 from opsconductor.api.deps import Context, Principal, Session, authenticated, client_address
-from opsconductor.api.security import Forbidden, Gatekeeper, Unauthorized, gatekeeper
+from opsconductor.api.security import Gatekeeper, gatekeeper
 from opsconductor.auth import refresh as refresh_tokens
 from opsconductor.auth.login import Attempt, LoginOutcome, attempt_login, count_failure
 from opsconductor.auth.users import get_user, public, set_password
-from opsconductor.errors import InputError
+from opsconductor.errors import Forbidden, InputError, Unauthorized
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 Caller = Annotated[Principal, Depends(authenticated)]
@@ -69,10 +69,15 @@ async def _tokens(
     gate: Gatekeeper, session: Session, user: Any, family: str | None
 ) -> dict[str, Any]:
     now = time.time()
-    access, expires = gate.issuer.issue(user.id, user.username, user.role, now)
     refresh = await refresh_tokens.issue_refresh(
         session, user.id, family, now, gate.refresh_lifetime
     )
+    return _token_answer(gate, user, refresh, now)
+
+
+def _token_answer(gate: Gatekeeper, user: Any, refresh: str, now: float) -> dict[str, Any]:
+    """A new access token for ``user`` beside ``refresh``, as login and refresh answer."""
+    access, expires = gate.issuer.issue(user.id, user.username, user.role, now)
     return {
         "access_token": access, "token_type": "bearer", "expires_at": expires,
         "expires_in": round(gate.issuer.lifetime), "refresh_token": refresh,
@@ -143,13 +148,8 @@ async def refresh(
     if not gate.allowed_from(user.role, client_address(request)):
         await session.rollback()  # the token is not spent by a refusal
         raise Forbidden(f"role {user.role} may not call from this address")
-    access, expires = gate.issuer.issue(user.id, user.username, user.role, now)
     await session.commit()
-    return {
-        "access_token": access, "token_type": "bearer", "expires_at": expires,
-        "expires_in": round(gate.issuer.lifetime), "refresh_token": new_refresh,
-        "refresh_expires_at": now + gate.refresh_lifetime, "user": public(user),
-    }  # fmt: skip
+    return _token_answer(gate, user, new_refresh, now)
 
 
 @router.post("/logout", summary="End this login: revoke its refresh tokens", status_code=204)

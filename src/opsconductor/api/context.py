@@ -11,21 +11,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from opsconductor.bus.protocol import Bus
 from opsconductor.config import Settings
-from opsconductor.errors import InputError
+from opsconductor.errors import Conflict, NotFound
 from opsconductor.heartbeats import HeartbeatBoard
 from opsconductor.observability import Metrics
 
 
-class UnknownStage(InputError):
+class UnknownStage(NotFound):
     """No stage has this name (HTTP 404)."""
 
-    status_code = 404
 
-
-class StageNotHere(InputError):
+class StageNotHere(Conflict):
     """The stage cannot be started or stopped from this process (HTTP 409)."""
-
-    status_code = 409
 
 
 class StageControl(Protocol):

@@ -16,15 +16,9 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsconductor.api.context import AppContext
-from opsconductor.api.security import (
-    Forbidden,
-    Principal,
-    Unauthorized,
-    authenticate_token,
-    gatekeeper,
-)
+from opsconductor.api.security import Principal, authenticate_token, gatekeeper
 from opsconductor.auth.roles import PERMISSIONS, allowed
-from opsconductor.errors import StoreError
+from opsconductor.errors import Forbidden, StoreError, Unauthorized
 
 __all__ = ["PERMISSIONS", "Principal", "authenticated", "authorize", "people_only"]
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from opsconductor.api.deps import Context, Principal, Session, authorize
 from opsconductor.api.events import Cursor, Limit, PageOut
 from opsconductor.api.publish import publish_reload
-from opsconductor.errors import InputError
+from opsconductor.errors import InputError, NotFound
 from opsconductor.inventory.repository import (
     DeviceFilter,
     create_device,
@@ -38,12 +38,6 @@ Name = Annotated[str, Field(min_length=1, max_length=200)]
 Label = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\s,][^,]*$")]
 Labels = Annotated[list[Label], Field(max_length=MAX_LABELS)]
 Description = Annotated[str, Field(max_length=2000)]
-
-
-class NotFound(InputError):
-    """No device has this id (HTTP 404)."""
-
-    status_code = 404
 
 
 def _unique(values: list[str]) -> list[str]:

@@ -24,23 +24,11 @@ from opsconductor.auth.passwords import HashingPool
 from opsconductor.auth.secrets import KEY_PREFIX
 from opsconductor.auth.tokens import TokenError, TokenIssuer, signing_key
 from opsconductor.config import Settings
-from opsconductor.errors import InputError, StoreError
+from opsconductor.errors import StoreError, Unauthorized
 from opsconductor.store.tables import users
 
 USER_CACHE_SECONDS = 5.0
 _USER_CACHE_SIZE = 10_000
-
-
-class Unauthorized(InputError):
-    """No credentials, or credentials that do not hold (HTTP 401)."""
-
-    status_code = 401
-
-
-class Forbidden(InputError):
-    """Credentials that hold, for a role that may not do this (HTTP 403)."""
-
-    status_code = 403
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,6 @@ import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,7 +29,8 @@ from opsconductor.auth.users import (
     set_password,
     update_user,
 )
-from opsconductor.errors import InputError
+from opsconductor.errors import Conflict
+from opsconductor.store.bulk import transaction_lock
 from opsconductor.store.pagination import check_limit, keyed_page, resume_after
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -59,10 +59,8 @@ class UserPatch(BaseModel):
     unlock: bool | None = Field(None, description="clear a lockout after failed logins")
 
 
-class LastAdmin(InputError):
+class LastAdmin(Conflict):
     """A change that would leave no enabled admin (HTTP 409)."""
-
-    status_code = 409
 
 
 @router.get("", summary="List users")
@@ -149,8 +147,7 @@ async def one_change_of_users_at_a_time(
     process, and on PostgreSQL a transaction lock every API process takes."""
     gate = await gatekeeper(context)
     async with gate.user_changes:
-        if session.get_bind().dialect.name == "postgresql":
-            await session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK})
+        await transaction_lock(session, _LOCK)
         yield
 
 

@@ -36,9 +36,9 @@ from starlette.requests import HTTPConnection
 
 from opsconductor.api.context import AppContext
 from opsconductor.api.live import TOPICS, Feed, LiveHub, frame
-from opsconductor.api.security import Principal, Unauthorized, authenticate_token, gatekeeper
+from opsconductor.api.security import Principal, authenticate_token, gatekeeper
 from opsconductor.auth.roles import PERMISSIONS, allowed
-from opsconductor.errors import BusError, StoreError
+from opsconductor.errors import BusError, StoreError, Unauthorized
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsconductor.auth.roles import check_role
 from opsconductor.auth.secrets import digest, key_prefix, new_api_key, same
-from opsconductor.errors import InputError
+from opsconductor.errors import InputError, NotFound
 from opsconductor.ids import new_ulid
 from opsconductor.store.tables import api_keys
 
@@ -22,10 +22,8 @@ _TOUCH_EVERY = 60.0
 """``last_used_at`` is written at most once a minute per key, not on every request."""
 
 
-class NoSuchKey(InputError):
+class NoSuchKey(NotFound):
     """An API key id that does not exist (HTTP 404)."""
-
-    status_code = 404
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ import jwt
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from opsconductor.errors import InputError
+from opsconductor.errors import Unauthorized
 from opsconductor.ids import new_ulid
 from opsconductor.store.bulk import insert_for
 from opsconductor.store.tables import server_secrets
@@ -24,10 +24,8 @@ _ISSUER = "opsconductor"
 SIGNING_KEY = "token_signing_key"
 
 
-class TokenError(InputError):
+class TokenError(Unauthorized):
     """An access token that is malformed, forged or expired (HTTP 401)."""
-
-    status_code = 401
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsconductor.auth.passwords import check_policy, hash_password
 from opsconductor.auth.roles import check_role
-from opsconductor.errors import InputError
+from opsconductor.errors import Conflict, InputError, NotFound
 from opsconductor.ids import new_ulid
 from opsconductor.store.tables import users
 
@@ -25,16 +25,12 @@ PUBLIC_COLUMNS = (
 """What the API may show of a user: never the password hash or the TOTP secret."""
 
 
-class UserExists(InputError):
+class UserExists(Conflict):
     """A username that is taken (HTTP 409)."""
 
-    status_code = 409
 
-
-class NoSuchUser(InputError):
+class NoSuchUser(NotFound):
     """A user id or name that does not exist (HTTP 404)."""
-
-    status_code = 404
 
 
 @dataclass(frozen=True, slots=True)

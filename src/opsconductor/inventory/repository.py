@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from opsconductor.errors import InputError
+from opsconductor.errors import Conflict
 from opsconductor.inventory.identity import device_id
 from opsconductor.store.devices import DeviceRow, get_device, list_devices
 from opsconductor.store.pagination import (
@@ -29,10 +29,8 @@ FACETS = ("site", "groups", "tags")
 """The device attributes whose distinct values can be counted."""
 
 
-class DeviceExists(InputError):
+class DeviceExists(Conflict):
     """A device with the same address and hostname is already known (HTTP 409)."""
-
-    status_code = 409
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from opsconductor.store.bulk import transaction_lock
 from opsconductor.store.tables import audit_log
 
 GENESIS = "0" * 64
@@ -70,8 +71,7 @@ def record_hash(seq: int, entry: AuditEntry, prev_hash: str) -> str:
 
 async def append_audit(session: AsyncSession, entry: AuditEntry) -> int:
     """Append ``entry`` after the newest record (the caller commits); returns its sequence."""
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+    await transaction_lock(session, _LOCK_KEY)
     last = (
         await session.execute(
             sa.select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)

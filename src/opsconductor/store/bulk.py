@@ -37,3 +37,10 @@ def pg_unnest_insert(
     )
     source = f"SELECT {selected} FROM unnest({arrays}) AS t({names})"
     return f"INSERT INTO {table} ({names}) {source} {tail}"
+
+
+async def transaction_lock(session: AsyncSession, key: int) -> None:
+    """On PostgreSQL, take the advisory lock ``key`` until the transaction ends (writers of
+    every process take turns); SQLite already lets one writer at a time, so nothing there."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
