@@ -119,6 +119,15 @@ class Settings(BaseSettings):
         15.0, gt=0, le=1440, description="Lifetime of an access token."
     )
     refresh_token_days: float = Field(7.0, gt=0, le=365, description="Lifetime of a refresh token.")
+    session_hours: float = Field(
+        12.0, gt=0, le=720, description="Longest life of a web console session."
+    )
+    session_idle_minutes: float = Field(
+        120.0, gt=0, le=43200, description="Minutes unused after which a console session ends."
+    )
+    secure_cookies: bool = Field(
+        False, description="Mark the console's cookies Secure (always when served over HTTPS)."
+    )
     login_max_failures: int = Field(
         5, ge=1, description="Failed logins in a row that lock an account."
     )

@@ -1,11 +1,11 @@
-"""The application factory: one FastAPI app serving the API (and, later, the UI)."""
+"""The application factory: one FastAPI app serving the API and the web console."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from opsconductor import __version__
+from opsconductor import __version__, web
 from opsconductor.api import (
     agents,
     alerts,
@@ -59,6 +59,7 @@ def create_app(context: AppContext, *, full: bool = True) -> FastAPI:
         app.include_router(suppression.router, prefix="/api/v1")
         app.include_router(audit.router, prefix="/api/v1")
         ws.install(app, context)
+        web.install(app)
     _harden(app, context, audited=full)
     return app
 

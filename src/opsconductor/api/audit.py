@@ -1,7 +1,8 @@
 """The audit trail of the API: every change request is recorded once it is answered, and
 admins read the log and check its hash chain.
 
-Recorded: every ``POST``, ``PUT``, ``PATCH`` and ``DELETE`` under ``/api/`` — who (the
+Recorded: every ``POST``, ``PUT``, ``PATCH`` and ``DELETE`` under ``/api/`` and the
+console's ``/login`` and ``/logout`` — who (the
 principal ``authorize`` admitted, or ``anonymous``; anonymous ones up to
 ``ANONYMOUS_PER_MINUTE``), the route and the path, the client
 address and the status code. Not recorded: ``POST /api/v1/logs``, which feeds data into the
@@ -39,6 +40,8 @@ hold its writer. Logins and refreshes are always recorded."""
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 NOT_AUDITED = frozenset({"/api/v1/logs"})
 """Data intake, not a change of the system."""
+CONSOLE_AUDITED = frozenset({"/login", "/logout"})
+"""The console's own change requests (the rest of its changes go through ``/api/``)."""
 
 router = APIRouter(tags=["audit"])
 Auditor = Annotated[Principal, Depends(authorize("audit:read"))]
@@ -57,7 +60,7 @@ class AuditMiddleware:
         if (
             scope["type"] != "http"
             or scope["method"] not in MUTATING
-            or not path.startswith("/api/")
+            or not (path.startswith("/api/") or path in CONSOLE_AUDITED)
             or path in NOT_AUDITED
         ):
             await self.app(scope, receive, send)

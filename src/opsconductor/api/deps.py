@@ -1,7 +1,9 @@
 """FastAPI dependencies: the app context, the database session and the caller's identity.
 
-``authorize(permission)`` is the single seam every route goes through: it reads the
-credentials (``Authorization: Bearer <access token or API key>`` or ``X-API-Key``), checks
+``authorize(permission)`` is the single seam every route and console page goes through: it
+reads the credentials (``Authorization: Bearer <access token or API key>``, ``X-API-Key`` or,
+from a browser, the console's session cookie — then a change must also carry the session's
+CSRF token in ``X-CSRF-Token`` and come from this origin), checks
 them (``api.security``), checks the caller's address against the role's allowlist and the
 role against the permission matrix (``auth.roles``). No credentials, or ones that do not
 hold: 401. A role that may not: 403.
@@ -16,8 +18,17 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsconductor.api.context import AppContext
-from opsconductor.api.security import Principal, authenticate_token, gatekeeper
+from opsconductor.api.security import (
+    CSRF_HEADER,
+    SAFE_METHODS,
+    SESSION_COOKIE,
+    Principal,
+    authenticate_session,
+    authenticate_token,
+    gatekeeper,
+)
 from opsconductor.auth.roles import PERMISSIONS, allowed
+from opsconductor.auth.secrets import same
 from opsconductor.errors import Forbidden, StoreError, Unauthorized
 
 __all__ = ["PERMISSIONS", "Principal", "authenticated", "authorize", "people_only"]
@@ -62,13 +73,37 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
+def same_origin(request: Request) -> bool:
+    """Whether a browser request comes from a page of this server (``Origin``, else
+    ``Referer``; a request with neither is not a cross-site one a browser made)."""
+    origin = request.headers.get("origin") or request.headers.get("referer")
+    if not origin:
+        return True
+    host = request.headers.get("host", "")
+    return origin.split("://", 1)[-1].split("/", 1)[0] == host
+
+
+async def _cookie_principal(request: Request, secret: str) -> Principal:
+    web = await authenticate_session(get_context(request), secret)
+    request.state.csrf = web.csrf
+    if request.method not in SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not sent or not same(sent, web.csrf) or not same_origin(request):
+            raise Forbidden("missing or wrong CSRF token; reload the page and try again")
+    return web.principal
+
+
 async def authenticated(request: Request) -> Principal:
     """Any caller with valid credentials (for ``/auth/me`` and ``/auth/logout``)."""
     context = get_context(request)
     token = credentials_of(request)
-    if token is None:
+    cookie = request.cookies.get(SESSION_COOKIE, "")
+    if token is None and cookie:
+        principal = await _cookie_principal(request, cookie)
+    elif token is None:
         raise Unauthorized("authentication required: send a bearer token or an API key")
-    principal = await authenticate_token(context, token)
+    else:
+        principal = await authenticate_token(context, token)
     gate = await gatekeeper(context)
     if not gate.allowed_from(principal.role, client_address(request)):
         raise Forbidden(f"role {principal.role} may not call from this address")

@@ -11,13 +11,13 @@ without a body of its own is documented with the ``ErrorBody`` shape, like all t
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -76,52 +76,70 @@ def error_response(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+ErrorPage = Callable[[Request, int, object], Response | None]
+"""Renders an error for a person (a console page) instead of the JSON body, or declines."""
+
+
+def answer(
+    request: Request, status: int, detail: object, headers: dict[str, str] | None = None,
+    **extra: object,
+) -> Response:  # fmt: skip
+    """The error answer for ``request``: the console's error page when it renders one (a
+    browser asking for a page), else the JSON body."""
+    render: ErrorPage | None = getattr(request.app.state, "error_page", None)
+    if render is not None:
+        shown = render(request, status, detail)
+        if shown is not None:
+            return shown
+    return error_response(status, detail, headers, **extra)
+
+
 def install(app: FastAPI) -> None:
     """Map every error the edge can meet, in one place, and document the answers."""
     document_errors(app)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return error_response(exc.status_code, exc.detail, dict(exc.headers or {}))
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        return answer(request, exc.status_code, exc.detail, dict(exc.headers or {}))
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         detail = [
             {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type")}
             for err in exc.errors()
         ]
-        return error_response(422, detail)
+        return answer(request, 422, detail)
 
     @app.exception_handler(InputError)
-    async def input_error(_: Request, exc: InputError) -> JSONResponse:
+    async def input_error(request: Request, exc: InputError) -> Response:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-        return error_response(exc.status_code, str(exc), headers, **getattr(exc, "extra", {}))
+        return answer(request, exc.status_code, str(exc), headers, **getattr(exc, "extra", {}))
 
     @app.exception_handler(BackpressureError)
-    async def overloaded(_: Request, exc: BackpressureError) -> JSONResponse:
-        return error_response(503, str(exc) or "overloaded, retry later", {"Retry-After": "1"})
+    async def overloaded(request: Request, exc: BackpressureError) -> Response:
+        return answer(request, 503, str(exc) or "overloaded, retry later", {"Retry-After": "1"})
 
     @app.exception_handler(BusError)
-    async def bus_error(_: Request, exc: BusError) -> JSONResponse:
+    async def bus_error(request: Request, exc: BusError) -> Response:
         log.warning("bus unavailable: %s", exc)
-        return error_response(503, "message bus unavailable, retry later", {"Retry-After": "5"})
+        return answer(request, 503, "message bus unavailable, retry later", {"Retry-After": "5"})
 
     @app.exception_handler(IntegrityError)
-    async def conflict(_: Request, exc: IntegrityError) -> JSONResponse:
+    async def conflict(request: Request, exc: IntegrityError) -> Response:
         log.info("refused a change that conflicts with what is stored: %s", exc.orig)
-        return error_response(409, "the change conflicts with what is stored; read it again")
+        return answer(request, 409, "the change conflicts with what is stored; read it again")
 
     @app.exception_handler(DBAPIError)
-    async def database_error(_: Request, exc: DBAPIError) -> JSONResponse:
+    async def database_error(request: Request, exc: DBAPIError) -> Response:
         if "invalid byte sequence" in str(exc.orig):  # PostgreSQL text cannot hold NUL
-            return error_response(400, "a value the database cannot store (a NUL character)")
+            return answer(request, 400, "a value the database cannot store (a NUL character)")
         log.warning("database error: %s", exc.orig)
-        return error_response(503, "database unavailable, retry later", {"Retry-After": "5"})
+        return answer(request, 503, "database unavailable, retry later", {"Retry-After": "5"})
 
     @app.exception_handler(StoreError)
-    async def store_error(_: Request, exc: StoreError) -> JSONResponse:
+    async def store_error(request: Request, exc: StoreError) -> Response:
         log.warning("store unavailable: %s", exc)
-        return error_response(503, "database unavailable, retry later", {"Retry-After": "5"})
+        return answer(request, 503, "database unavailable, retry later", {"Retry-After": "5"})
 
 
 def _tree(dependant: Dependant) -> Iterator[Dependant]:

@@ -36,7 +36,7 @@ from starlette.requests import HTTPConnection
 
 from opsconductor.api.context import AppContext
 from opsconductor.api.live import TOPICS, Feed, LiveHub, frame
-from opsconductor.api.security import Principal, authenticate_token, gatekeeper
+from opsconductor.api.security import SESSION_COOKIE, Principal, authenticate_token, gatekeeper
 from opsconductor.auth.roles import PERMISSIONS, allowed
 from opsconductor.errors import BusError, StoreError, Unauthorized
 
@@ -121,14 +121,21 @@ async def _watch(context: AppContext, token: str, first: Principal, feed: Feed) 
 
 
 def credentials_of(connection: HTTPConnection) -> str | None:
-    """The token or key a connection carries: ``X-API-Key``, bearer, or ``?token=``."""
+    """The token or key a connection carries: ``X-API-Key``, bearer, ``?token=`` or, from a
+    page of this server (its ``Origin``), the console's session cookie."""
     key = connection.headers.get("x-api-key", "").strip()
     if key:
         return key
     scheme, _, token = connection.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
-    return connection.query_params.get("token", "").strip() or None
+    token = connection.query_params.get("token", "").strip()
+    if token:
+        return token
+    origin = connection.headers.get("origin", "").split("://", 1)[-1]
+    if origin and origin == connection.headers.get("host"):
+        return connection.cookies.get(SESSION_COOKIE) or None
+    return None
 
 
 async def _authenticate(websocket: WebSocket) -> Principal | None:

@@ -10,6 +10,7 @@ import hashlib
 import secrets
 
 REFRESH_PREFIX = "ocr_"
+SESSION_PREFIX = "ocs_"
 KEY_PREFIX = "opsc_"
 """API keys read ``opsc_<8-character id>_<secret>``: recognisable in a config file or a leak
 scanner, and the id (stored in the clear) finds the key without scanning."""
@@ -23,6 +24,11 @@ def digest(secret: str) -> str:
 def new_refresh_token() -> str:
     """A fresh refresh token."""
     return REFRESH_PREFIX + secrets.token_urlsafe(32)
+
+
+def new_session_secret() -> str:
+    """A fresh web-session secret (the cookie's value)."""
+    return SESSION_PREFIX + secrets.token_urlsafe(32)
 
 
 def new_api_key() -> tuple[str, str]:

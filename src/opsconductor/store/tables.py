@@ -311,6 +311,20 @@ refresh_tokens = sa.Table(
 )
 """Refresh tokens (SHA-256 of the token only); one family per login, rotated on every use."""
 
+web_sessions = sa.Table(
+    "web_sessions",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),  # SHA-256 of the cookie's secret
+    sa.Column("user_id", sa.Text, nullable=False, index=True),
+    sa.Column("csrf", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("seen_at", sa.Double, nullable=False),
+    sa.Column("expires_at", sa.Double, nullable=False),
+    sa.Column("source", sa.Text, nullable=False, server_default=""),
+    sa.Column("user_agent", sa.Text, nullable=False, server_default=""),
+)
+"""Browser sessions of the web console: the cookie's secret hashed, its CSRF token, its limits."""
+
 api_keys = sa.Table(
     "api_keys",
     metadata,

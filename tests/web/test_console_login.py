@@ -1,0 +1,31 @@
+"""Logging in and out of the console in a real browser; the dashboard at both widths."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.web.conftest import Console, shoot
+
+
+def test_login_shows_the_dashboard_and_logout_ends_the_session(
+    console: Console, login: Any
+) -> None:
+    page = login("admin")
+    assert page.get_by_role("heading", name="Dashboard").is_visible()
+    shoot(page, "dashboard")
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url("**/login")
+    page.goto("/alerts")
+    page.wait_for_url("**/login?next=%2Falerts")
+
+
+def test_a_wrong_password_is_refused_with_a_message(console: Console, browser: Any) -> None:
+    context = browser.new_context(base_url=console.url)
+    page = context.new_page()
+    page.goto("/login")
+    shoot(page, "login")
+    page.get_by_label("User name").fill("admin")
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Log in").click()
+    assert page.get_by_role("alert").inner_text() == "Wrong user name or password."
+    context.close()
