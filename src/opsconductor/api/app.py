@@ -26,7 +26,7 @@ from opsconductor.api import (
     ws,
 )
 from opsconductor.api.context import AppContext
-from opsconductor.api.middleware import BodyLimit, SecurityHeaders
+from opsconductor.api.middleware import BodyLimit, SecurityHeaders, ServerTiming
 from opsconductor.ingest import http as http_ingest
 
 
@@ -82,3 +82,4 @@ def _harden(app: FastAPI, context: AppContext, *, audited: bool) -> None:
             max_age=600,
         )
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(ServerTiming)
