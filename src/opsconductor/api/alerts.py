@@ -10,9 +10,11 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Literal
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Body, Depends, HTTPException, Query
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsconductor.alerts import queries, service
@@ -32,8 +34,11 @@ from opsconductor.api.schemas_alerts import (
     HistoryOut,
     ResolveIn,
 )
+from opsconductor.bus import subjects
 from opsconductor.errors import InputError
-from opsconductor.messages import AlertChange
+from opsconductor.ids import new_ulid
+from opsconductor.messages import AlertChange, AlertChangeBatch
+from opsconductor.store.tables import alerts as alerts_table
 
 router = APIRouter(tags=["alerts"])
 
@@ -246,3 +251,100 @@ async def assign(
         alert_id,
         lambda now: service.assign(session, alert_id, who.name, body.assignee, now),
     )
+
+
+BULK_MAX = 500
+"""Most alerts one bulk action may name."""
+
+
+class BulkIn(BaseModel):
+    """One action applied to many alerts: each id is answered on its own."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    ids: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        min_length=1, max_length=BULK_MAX, description="Alert ids (at most 500)."
+    )
+    action: Literal["acknowledge", "unacknowledge", "resolve"]
+    comment: str = Field(
+        "", max_length=10_000, description="Kept with a resolve; a comment entry otherwise."
+    )
+
+
+class BulkResult(BaseModel):
+    """What became of one alert of a bulk action."""
+
+    id: str
+    ok: bool
+    error: str | None = None
+    detail: str = ""
+    status: str | None = None
+    acknowledged_by: str | None = None
+
+
+class BulkOut(BaseModel):
+    """Per-id results, in the order of the request (duplicates answered once)."""
+
+    results: list[BulkResult]
+    done: int
+    failed: int
+
+
+async def _bulk_one(
+    session: AsyncSession, body: BulkIn, alert_id: str, actor: str, now: float
+) -> list[AlertChange | None]:
+    if body.action == "acknowledge":
+        changes = [await service.acknowledge(session, alert_id, actor, now)]
+    elif body.action == "unacknowledge":
+        changes = [await service.unacknowledge(session, alert_id, actor, now)]
+    else:
+        return [await service.resolve(session, alert_id, actor, now, comment=body.comment)]
+    if body.comment:
+        later = now + 0.001  # a history row of its own millisecond: listed after the action
+        changes.append(await service.comment(session, alert_id, actor, body.comment, later))
+    return changes
+
+
+async def _publish_grouped(context: AppContext, changes: list[AlertChange]) -> None:
+    """Publish ``changes`` one batch per kind (at most 100 a batch), as the alert engine does."""
+    kinds: dict[str, list[AlertChange]] = {}
+    for change in changes:
+        kinds.setdefault(change.change, []).append(change)
+    for kind, group in kinds.items():
+        for start in range(0, len(group), 100):
+            batch = AlertChangeBatch(id=new_ulid(), changes=group[start : start + 100])
+            await context.bus.publish(subjects.alerts(kind), batch, msg_id=batch.id)
+
+
+@router.post("/alerts/bulk", response_model=BulkOut, summary="Act on many alerts at once")
+async def bulk(body: BulkIn, session: Session, context: Context, who: Writer) -> BulkOut:
+    """Acknowledge, unacknowledge or resolve up to 500 alerts in one transaction. Each id gets
+    its own result (``not_found`` for an unknown one); every change is published after the
+    commit, grouped by kind."""
+    wanted = list(dict.fromkeys(body.ids))
+    results: dict[str, BulkResult] = {}
+    published: list[AlertChange] = []
+    async with context.alert_lock or contextlib.nullcontext():
+        known_stmt = sa.select(alerts_table.c.id).where(alerts_table.c.id.in_(wanted))
+        known = set((await session.execute(known_stmt)).scalars())
+        now = time.time()
+        for alert_id in wanted:
+            if alert_id not in known:
+                results[alert_id] = BulkResult(
+                    id=alert_id, ok=False, error="not_found", detail=f"no alert {alert_id!r}"
+                )
+                continue
+            changes = [c for c in await _bulk_one(session, body, alert_id, who.name, now) if c]
+            published += changes
+            results[alert_id] = BulkResult(id=alert_id, ok=bool(changes))
+        stmt = sa.select(
+            alerts_table.c.id, alerts_table.c.status, alerts_table.c.acknowledged_by
+        ).where(alerts_table.c.id.in_(known))
+        for row in await session.execute(stmt):
+            results[row.id].status = row.status
+            results[row.id].acknowledged_by = row.acknowledged_by
+        await session.commit()
+    await _publish_grouped(context, published)
+    answered = [results[alert_id] for alert_id in wanted]
+    done = sum(result.ok for result in answered)
+    return BulkOut(results=answered, done=done, failed=len(answered) - done)
