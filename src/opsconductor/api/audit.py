@@ -141,7 +141,9 @@ def _route_of(scope: Scope) -> str:
     template = getattr(scope.get("route"), "path", None)
     if template is None:
         return str(scope["path"])
-    return template if template.startswith("/api/") else f"/api/v1{template}"
+    if template.startswith("/api/") or template in CONSOLE_AUDITED:
+        return str(template)
+    return f"/api/v1{template}"
 
 
 def _record_out(row: Any) -> dict[str, Any]:
