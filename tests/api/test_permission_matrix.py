@@ -40,6 +40,7 @@ def test_every_management_route_is_guarded() -> None:
     assert public == {
         ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/api/docs"),
         ("POST", "/api/v1/auth/login"), ("POST", "/api/v1/auth/refresh"),
+        ("GET", "/login"), ("POST", "/login"), ("POST", "/logout"),
     }  # fmt: skip
     assert len(GUARDED) > 50
 
