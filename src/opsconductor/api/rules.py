@@ -5,18 +5,38 @@ Every change commits, then publishes ``control.reload.rules`` so running agents 
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsconductor.agents import repository as repo
 from opsconductor.agents.rules import Rule, parse_rule
+from opsconductor.agents.trial import (
+    MAX_EVENTS,
+    parse_lines,
+    run_trial,
+    stored_lines,
+    trial_parser,
+)
 from opsconductor.api.deps import Context, Principal, Session, authorize
 from opsconductor.api.events import Cursor, Limit
 from opsconductor.api.publish import publish_reload
-from opsconductor.api.schemas_rules import RuleOut, RulePage, RulePatch, RuleValidation
-from opsconductor.errors import RuleError
+from opsconductor.api.schemas_rules import (
+    RuleOut,
+    RulePage,
+    RulePatch,
+    RuleTrialIn,
+    RuleTrialOut,
+    RuleValidation,
+)
+from opsconductor.auth.roles import PERMISSIONS, allowed
+from opsconductor.errors import Forbidden, RuleError
+from opsconductor.messages import Event
+from opsconductor.store.events import EventFilter, list_events
+from opsconductor.store.pagination import MAX_LIMIT
 
 router = APIRouter(tags=["rules"])
 
@@ -76,6 +96,47 @@ async def list_rules(
 async def validate_rule(document: RuleDocument, _: Reader) -> RuleValidation:
     """Check a rule document without storing it: 200 when valid, 422 with the reason if not."""
     return RuleValidation(valid=True, rule=repo.rule_document(_parse(document)))
+
+
+@router.post("/rules/test", response_model=RuleTrialOut, summary="Try a rule on log lines")
+async def test_rule(
+    body: RuleTrialIn, session: Session, context: Context, caller: Reader
+) -> RuleTrialOut:
+    """Run a rule document (saved or not, enabled or not) alone on pasted raw syslog lines
+    (at most 1000) or on the stored events received in ``since``..``until`` (the newest
+    10,000), without storing or publishing anything. Each line is parsed as the pipeline
+    parses it (a line that does not parse is reported with the reason); the answer says per
+    line whether the rule matched it and lists the findings it would raise. 422 when the rule
+    is not valid, with the reason the validate route gives."""
+    rule = _parse(body.rule)
+    document = repo.rule_document(rule)
+    if body.lines is not None:
+        s = context.settings
+        parser = trial_parser(s.default_timezone, s.classification_file, s.syslog_max_message_bytes)
+        return RuleTrialOut.of(document, run_trial(rule, parse_lines(body.lines, parser)))
+    if not allowed(caller.role, "events:read"):
+        raise Forbidden(f"role {caller.role} may not {PERMISSIONS['events:read']}")
+    now = time.time()
+    until = now if body.until is None else body.until
+    events, truncated = await _stored_events(session, body.since, until, body.device_id)
+    result = run_trial(rule, stored_lines(events), end=min(until, now))
+    return RuleTrialOut.of(document, dataclasses.replace(result, truncated=truncated))
+
+
+async def _stored_events(
+    session: AsyncSession, since: float | None, until: float, device_id: str | None
+) -> tuple[list[Event], bool]:
+    """The newest ``MAX_EVENTS`` events received in the range, and whether there were more."""
+    flt = EventFilter(device_id=device_id, since=since, until=until)
+    found: list[Event] = []
+    cursor: str | None = None
+    while len(found) <= MAX_EVENTS:
+        page = await list_events(session, flt, cursor=cursor, limit=MAX_LIMIT)
+        found.extend(page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    return found[:MAX_EVENTS], len(found) > MAX_EVENTS
 
 
 @router.get("/rules/{rule_id}", response_model=RuleOut, summary="Read a rule")

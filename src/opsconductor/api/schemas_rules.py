@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from opsconductor.agents.repository import RuleRow
+from opsconductor.agents.trial import MAX_LINES, TrialFinding, TrialLine, TrialResult
+from opsconductor.messages import Event
+from opsconductor.severity import facility_name, severity_name
 
 
 class RuleOut(BaseModel):
@@ -58,3 +61,128 @@ class RuleValidation(BaseModel):
 
     valid: bool
     rule: dict[str, Any]
+
+
+class RuleTrialIn(BaseModel):
+    """A rule to try and what to try it on: pasted ``lines`` or stored events of a time range
+    (``since``, ``until`` — epoch seconds of receipt — and optionally one ``device_id``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rule: dict[str, Any] = Field(description="A rule document, as for POST /rules.")
+    lines: list[str] | None = Field(
+        default=None, max_length=MAX_LINES, description=f"Raw syslog lines (at most {MAX_LINES})."
+    )
+    since: float | None = Field(default=None, description="Start of the stored range (epoch s).")
+    until: float | None = Field(default=None, description="End of the stored range (default: now).")
+    device_id: str | None = Field(default=None, max_length=200)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> RuleTrialIn:
+        if (self.lines is None) == (self.since is None):
+            raise ValueError("give either lines or a time range (since, until)")
+        if self.lines is not None and (self.until is not None or self.device_id is not None):
+            raise ValueError("until and device_id go with since, not with lines")
+        if self.since is not None and self.until is not None and self.until <= self.since:
+            raise ValueError("until must be after since")
+        return self
+
+
+class TrialEvent(BaseModel):
+    """What a line parsed into (the fields a rule is most often about)."""
+
+    id: str
+    timestamp: float
+    host: str
+    device_id: str
+    program: str
+    domain: str
+    severity: str | None
+    facility: str | None
+    format: str
+    parse_status: str
+    message: str
+
+    @classmethod
+    def of(cls, event: Event) -> TrialEvent:
+        """The shape of ``event``."""
+        return cls(
+            id=event.id, timestamp=event.timestamp, host=event.host, device_id=event.device_id,
+            program=event.program, domain=event.domain, severity=severity_name(event.severity),
+            facility=facility_name(event.facility), format=event.format,
+            parse_status=event.parse_status, message=event.message,
+        )  # fmt: skip
+
+
+class TrialLineOut(BaseModel):
+    """One pasted line (or stored event): parsed or why not, and whether the rule matched it
+    (``roles``: which of its condition sets, ``match``, ``clear``, ``down``, ``up``)."""
+
+    index: int
+    text: str
+    parsed: bool
+    error: str | None
+    matched: bool
+    roles: list[str]
+    event: TrialEvent | None
+
+    @classmethod
+    def of(cls, line: TrialLine) -> TrialLineOut:
+        """The shape of ``line``."""
+        return cls(
+            index=line.index, text=line.text, parsed=line.event is not None, error=line.error,
+            matched=line.matched, roles=list(line.roles),
+            event=None if line.event is None else TrialEvent.of(line.event),
+        )  # fmt: skip
+
+
+class TrialFindingOut(BaseModel):
+    """A finding the rule would raise; ``evidence`` are indexes into ``lines``."""
+
+    kind: str
+    title: str
+    summary: str
+    severity: str
+    labels: dict[str, str]
+    fingerprint: str
+    count: int
+    window_seconds: float
+    device_id: str
+    host: str
+    domain: str
+    observed_at: float
+    reason: str
+    evidence: list[int]
+
+    @classmethod
+    def of(cls, found: TrialFinding) -> TrialFindingOut:
+        """The shape of ``found``."""
+        f = found.detection.finding
+        return cls(
+            kind=f.kind, title=f.title, summary=f.summary, severity=f.severity, labels=f.labels,
+            fingerprint=f.fingerprint, count=f.count, window_seconds=f.window_seconds,
+            device_id=f.device_id, host=f.host, domain=f.domain, observed_at=f.observed_at,
+            reason=found.detection.reason, evidence=found.evidence,
+        )  # fmt: skip
+
+
+class RuleTrialOut(BaseModel):
+    """What the rule made of the lines: each line, the findings, totals, and whether the
+    range held more events than a trial takes (then only the newest were tried)."""
+
+    rule: dict[str, Any]
+    lines: list[TrialLineOut]
+    findings: list[TrialFindingOut]
+    totals: dict[str, int]
+    truncated: bool
+
+    @classmethod
+    def of(cls, document: dict[str, Any], result: TrialResult) -> RuleTrialOut:
+        """The shape of a trial of the rule ``document``."""
+        return cls(
+            rule=document,
+            lines=[TrialLineOut.of(line) for line in result.lines],
+            findings=[TrialFindingOut.of(found) for found in result.findings],
+            totals=result.totals,
+            truncated=result.truncated,
+        )
