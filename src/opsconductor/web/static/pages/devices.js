@@ -28,6 +28,7 @@
   document.addEventListener("DOMContentLoaded", () => {
     const form = document.querySelector("form[data-device-form]");
     if (!form) return;
+    form.addEventListener("input", () => OC.showError(form, ""));
     form.addEventListener("submit", (event) => {
       const message = problem(form);
       if (!message) return;
