@@ -9,15 +9,23 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsconductor.api.context import AppContext
-from opsconductor.api.deps import Context, Principal, Session, authenticated, client_address
-from opsconductor.api.security import Gatekeeper, gatekeeper
+from opsconductor.api.deps import (
+    Context,
+    Principal,
+    Session,
+    authenticated,
+    client_address,
+    credentials_of,
+)
+from opsconductor.api.security import SESSION_COOKIE, Gatekeeper, gatekeeper
 from opsconductor.auth import refresh as refresh_tokens
 from opsconductor.auth.login import Attempt, LoginOutcome, attempt_login, count_failure
+from opsconductor.auth.sessions import close_user_sessions, open_session
 from opsconductor.auth.users import get_user, public, set_password
 from opsconductor.errors import Forbidden, InputError, Unauthorized
 
@@ -199,12 +207,32 @@ async def check_current_password(
     responses={423: {"description": "Account locked after repeated wrong passwords."}},
 )
 async def change_password(
-    body: PasswordBody, caller: Caller, context: Context, session: Session
+    body: PasswordBody,
+    caller: Caller,
+    context: Context,
+    session: Session,
+    request: Request,
+    response: Response,
 ) -> None:
-    """Needs the current password; ends every other login of this user. A wrong current
-    password counts towards the account's lockout."""
+    """Needs the current password; ends every other login of this user (refresh tokens and
+    console sessions). Called from the console, the caller's own session is replaced by a new
+    one (a new cookie and CSRF token: reload the page). A wrong current password counts
+    towards the account's lockout."""
     user = await check_current_password(context, session, caller, body.current_password)
+    gate = await gatekeeper(context)
     now = time.time()
     await set_password(session, user, body.new_password, now)
     await refresh_tokens.revoke_user(session, user.id, now)
+    await close_user_sessions(session, user.id)
+    renewed = None
+    if credentials_of(request) is None and request.cookies.get(SESSION_COOKIE):
+        client = (client_address(request), request.headers.get("user-agent", ""))
+        renewed = await open_session(session, user.id, now, gate.session_limits, client)
     await session.commit()
+    gate.forget(user.id)
+    if renewed is not None:
+        response.set_cookie(
+            SESSION_COOKIE, renewed.secret, max_age=int(gate.session_limits.lifetime), path="/",
+            httponly=True, samesite="lax",
+            secure=context.settings.secure_cookies or request.url.scheme == "https",
+        )  # fmt: skip

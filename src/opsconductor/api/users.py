@@ -17,6 +17,7 @@ from opsconductor.api.events import Cursor, Limit
 from opsconductor.api.security import gatekeeper
 from opsconductor.auth import refresh as refresh_tokens
 from opsconductor.auth.roles import Role
+from opsconductor.auth.sessions import close_user_sessions
 from opsconductor.auth.users import (
     PRINTABLE,
     NewUser,
@@ -94,7 +95,8 @@ async def read(user_id: str, session: Session, _: Reader) -> dict[str, Any]:
 async def change(
     user_id: str, body: UserPatch, session: Session, context: Context, caller: Writer
 ) -> dict[str, Any]:
-    """Role, name, e-mail, enabled, password, unlock; disabling ends the user's logins."""
+    """Role, name, e-mail, enabled, password, unlock; disabling the user or setting their
+    password ends their logins and console sessions."""
     people_only(caller)
     now = time.time()
     changes = body.model_dump(exclude_none=True, exclude={"password", "unlock"})
@@ -113,6 +115,7 @@ async def change(
             await set_password(session, user, body.password, now)
         if body.password is not None or changes.get("disabled"):
             await refresh_tokens.revoke_user(session, user_id, now)
+            await close_user_sessions(session, user_id)
         await session.commit()
     _forget(context, user_id)
     return public(await get_user(session, user_id))
@@ -129,6 +132,7 @@ async def delete(user_id: str, session: Session, context: Context, caller: Write
         if user.role == "admin" and not user.disabled:
             await _keep_an_admin(session)
         await refresh_tokens.revoke_user(session, user_id, time.time())
+        await close_user_sessions(session, user_id)
         await delete_user(session, user_id)
         await session.commit()
     _forget(context, user_id)
