@@ -144,16 +144,35 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
+ASSETS = frozenset({"stylesheet", "script", "image", "font", "manifest"})
+NETWORK_NOTE = "Failed to load resource"
+
+
 @dataclass
 class Watched:
-    """Errors a page reported: console errors and uncaught exceptions."""
+    """Errors a page reported: console errors, uncaught exceptions and assets that failed.
+
+    The browser also logs every answer ≥ 400 to the console (``Failed to load resource``);
+    those are judged by what was asked instead: a page's own asset that fails is an error,
+    while a refusal of the API that the page shows to the person (a 422 on a form, a 403
+    page a test asks for) is the product working.
+    """
 
     errors: list[str] = field(default_factory=list)
 
     def attach(self, page: Any) -> Any:
-        page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        page.on("console", self._console)
         page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
+        page.on("response", self._response)
         return page
+
+    def _console(self, message: Any) -> None:
+        if message.type == "error" and not message.text.startswith(NETWORK_NOTE):
+            self.errors.append(message.text)
+
+    def _response(self, response: Any) -> None:
+        if response.status >= 400 and response.request.resource_type in ASSETS:
+            self.errors.append(f"{response.status} for {response.url}")
 
 
 @pytest.fixture
