@@ -60,6 +60,7 @@ DURATIONS = ((3600, "1 hour"), (4 * 3600, "4 hours"), (86400, "1 day"), (7 * 864
 HISTORY_SHOWN = 200
 CHART_FINDINGS = 500
 CHART_HOURS = 24
+CHART_BUCKETS = 96
 EVIDENCE_SHOWN = 50
 SILENCES_CHECKED = 200
 
@@ -262,11 +263,11 @@ async def comments_of(session: AsyncSession, alert_id: str) -> list[HistoryRow]:
 async def occurrence_buckets(
     session: AsyncSession, alert: AlertRow, now: float
 ) -> tuple[list[Bucket], float]:
-    """Findings of the alert's fingerprint per hour over the ``CHART_HOURS`` hours up to its
-    last sighting (or now), from its newest ``CHART_FINDINGS`` findings; and the window end."""
+    """Findings of the alert's fingerprint per quarter hour over the ``CHART_HOURS`` hours up to
+    its last sighting (or now), from its newest ``CHART_FINDINGS`` findings; and the window end."""
     end = min(now, alert.last_seen + 60) if alert.last_seen < now - CHART_HOURS * 3600 else now
-    size = 3600
-    first = int((end - CHART_HOURS * size) // size) + 1
+    size = CHART_HOURS * 3600 // CHART_BUCKETS
+    first = int((end - CHART_BUCKETS * size) // size) + 1
     c = findings.c
     stmt = (
         sa.select(c.detected_at)
@@ -280,7 +281,7 @@ async def occurrence_buckets(
         counts[slot] = counts.get(slot, 0) + 1
     buckets = [
         Bucket(when((first + i) * size)[5:16], float(counts.get(first + i, 0)))
-        for i in range(CHART_HOURS)
+        for i in range(CHART_BUCKETS)
     ]
     return buckets, end
 
@@ -304,7 +305,7 @@ async def alert_detail(
         request, "alert.html", caller, title=alert.title, alert=alert,
         history=await recent_history(session, alert_id), held=held,
         comments=await comments_of(session, alert_id), latest=latest, evidence=evidence,
-        chart=columns(buckets, f"Findings per hour, {CHART_HOURS} h up to {when(chart_end)}"),
+        chart=columns(buckets, f"Findings per 15 min, {CHART_HOURS} h up to {when(chart_end)} UTC"),
         chart_total=int(sum(b.value for b in buckets)), chart_hours=CHART_HOURS,
         durations=DURATIONS, silence_matchers=exact_matchers(alert),
     )  # fmt: skip
@@ -313,4 +314,4 @@ async def alert_detail(
 def exact_matchers(alert: AlertRow) -> list[dict[str, str]]:
     """Matchers that select this alert's problem: its rule, device and labels."""
     found = {"rule_id": alert.rule_id, "device_id": alert.device_id, **alert.labels}
-    return [{"label": k, "op": "=", "value": v} for k, v in found.items()]
+    return [{"label": k, "op": "=", "value": v} for k, v in found.items() if v]
