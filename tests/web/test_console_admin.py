@@ -91,8 +91,8 @@ def test_admin_creates_a_user_and_changes_its_role(console: Console, login: Any)
     row.wait_for()
     assert "Carol Network" in row.inner_text()
     row.get_by_label("Role of carol").select_option("operator")
-    row.get_by_role("button", name="Change role").click()
-    page.wait_for_load_state("load")
+    with page.expect_navigation():
+        row.get_by_role("button", name="Change role").click()
     page.locator("#users tr[data-user='carol'] select[name=role] option[value=operator]").wait_for(
         state="attached"
     )
@@ -129,8 +129,9 @@ def test_system_page_shows_components_and_control_for_admins(console: Console, l
     assert "reachable" in page.inner_text("main")
     row = page.locator("tr", has=page.locator("th", has_text=re.compile(r"^agents$")))
     assert row.get_by_role("button", name="Stop").is_visible()
-    row.get_by_role("button", name="Reload").click()
-    page.wait_for_load_state("load")
+    with page.expect_navigation():
+        row.get_by_role("button", name="Reload").click()
+    page.evaluate("window.scrollTo(0, 0)")
     shoot(page, "admin-system")
 
 
