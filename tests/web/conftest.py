@@ -129,9 +129,13 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
             process.kill()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's chromium, headless, driven by Playwright (never a downloaded browser)."""
+    """Debian's chromium, headless, driven by Playwright (never a downloaded browser).
+
+    One per test module, stopped at its end: Playwright's synchronous API keeps an event loop
+    marked as running while it lives, which the asynchronous tests of other modules cannot
+    share."""
     if not (os.access(CHROMIUM, os.X_OK) or shutil.which("chromium")):
         missing("Debian's chromium (apt-get install chromium)")
     try:
