@@ -7,11 +7,27 @@ from typing import Any
 from tests.web.conftest import Console, shoot
 
 
+def _traffic(console: Console) -> None:
+    """An hour's worth of ordinary lines from a few devices, and some that raise alerts."""
+    lines = [
+        f"<30>Dec  2 12:00:00 ap-{n % 4} netifd: Interface 'lan' is now up" for n in range(40)
+    ]
+    lines += [
+        f"<38>Dec  2 12:00:00 edge-{n} dropbear[12]: Bad password attempt for 'root' "
+        f"from 203.0.113.{n}:4022"
+        for n in range(3)
+    ]
+    console.send_syslog(*lines)
+    console.wait_for("/api/v1/alerts?status=firing", lambda page: len(page["items"]) >= 3)
+
+
 def test_login_shows_the_dashboard_and_logout_ends_the_session(
     console: Console, login: Any
 ) -> None:
+    _traffic(console)
     page = login("admin")
     assert page.get_by_role("heading", name="Dashboard").is_visible()
+    assert page.locator("#open-alerts").get_by_role("link", name="Warning 3").is_visible()
     shoot(page, "dashboard")
     page.get_by_role("button", name="Log out").click()
     page.wait_for_url("**/login")
