@@ -154,3 +154,17 @@ async def test_readers_may_try_rules_and_service_keys_may_not(api: Api) -> None:
     service = {"Authorization": f"Bearer {await api.token_for('service')}"}
     response = await api.client.post("/api/v1/rules/test", json=body, headers=service)
     assert response.status_code == 403
+
+
+async def test_validate_with_verdict_lists_the_problems_by_field(api: Api) -> None:
+    bad = rule_doc(severity="loud", match={"message": "(?P<src>"})
+    response = await api.client.post("/api/v1/rules/validate?verdict=true", json=bad)
+    assert response.status_code == 200
+    answer = response.json()
+    assert answer["valid"] is False and answer["rule"] is None
+    assert [p["field"] for p in answer["problems"]] == ["severity", "match.message"]
+    assert "bad regular expression" in answer["problems"][1]["message"]
+    plain = await api.client.post("/api/v1/rules/validate", json=bad)
+    assert plain.status_code == 422 and plain.json()["detail"] == answer["detail"]
+    good = await api.client.post("/api/v1/rules/validate?verdict=true", json=rule_doc())
+    assert good.json()["valid"] is True and good.json()["problems"] == []

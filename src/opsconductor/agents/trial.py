@@ -15,6 +15,7 @@ trial of an old log behaves as it did when it was written.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -39,6 +40,11 @@ TRIAL_SOURCE = "trial"
 TRIAL_PEER = "127.0.0.1:0"
 """The peer a pasted line is taken as coming from (its device id follows from it and the
 line's host)."""
+
+
+_RULE_PREFIX = re.compile(r"^rule '[^']*': ")
+_PROBLEM_SPLIT = re.compile(r"; (?=[\w.\[\]-]+: )")
+_FIELD = re.compile(r"[\w.\[\]-]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +143,20 @@ def run_trial(rule: Rule, lines: Sequence[TrialLine], end: float | None = None) 
         TrialFinding(d, [where[i] for i in d.finding.evidence if i in where]) for d in detections
     ]
     return TrialResult(checked, findings, totals=_totals(checked, findings))
+
+
+def rule_problems(message: str) -> list[tuple[str, str]]:
+    """A validation message (``rule 'x': match.message: bad …; threshold: …``) as
+    (field, problem) pairs; a problem naming no field is the ``rule``'s."""
+    text = _RULE_PREFIX.sub("", message, count=1)
+    found: list[tuple[str, str]] = []
+    for part in _PROBLEM_SPLIT.split(text):
+        where, colon, what = part.partition(": ")
+        if colon and _FIELD.fullmatch(where):
+            found.append((where, what))
+        else:
+            found.append(("rule", part))
+    return found
 
 
 def _roles(matchers: dict[str, Matcher], event: Event) -> tuple[str, ...]:

@@ -56,11 +56,22 @@ class RulePatch(BaseModel):
     enabled: StrictBool
 
 
+class RuleProblem(BaseModel):
+    """One reason a rule document is not valid: the field (``match.message``) and what is
+    wrong with it (``rule`` when it is about the whole document)."""
+
+    field: str
+    message: str
+
+
 class RuleValidation(BaseModel):
-    """The verdict on a rule document: valid, and the document as it would be stored."""
+    """The verdict on a rule document: valid, and the document as it would be stored; with
+    ``?verdict=true`` an invalid one is ``valid: false`` with the reason and its problems."""
 
     valid: bool
-    rule: dict[str, Any]
+    rule: dict[str, Any] | None
+    detail: str | None = None
+    problems: list[RuleProblem] = Field(default_factory=list)
 
 
 class RuleTrialIn(BaseModel):
