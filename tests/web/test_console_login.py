@@ -9,9 +9,7 @@ from tests.web.conftest import Console, shoot
 
 def _traffic(console: Console) -> None:
     """An hour's worth of ordinary lines from a few devices, and some that raise alerts."""
-    lines = [
-        f"<30>Dec  2 12:00:00 ap-{n % 4} netifd: Interface 'lan' is now up" for n in range(40)
-    ]
+    lines = [f"<30>Dec  2 12:00:00 ap-{n % 4} netifd: Interface 'lan' is now up" for n in range(40)]
     lines += [
         f"<38>Dec  2 12:00:00 edge-{n} dropbear[12]: Bad password attempt for 'root' "
         f"from 203.0.113.{n}:4022"
