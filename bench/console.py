@@ -13,7 +13,8 @@ How
     For each database a fresh store is made and migrated (``bench/_databases.py``), then
     filled in bulk (``bench/_alert_store.py``, ``bench/_console_store.py``): ``--alerts``
     alerts with ~2 findings and 1–2 history rows each, 2,000 devices, ``--events`` events
-    received evenly over the last 7 days (~60,000 in the last hour at 10 M). The API and
+    received evenly over the last 7 days (~60,000 in the last hour at 10 M), and the built-in
+    rules (``opsconductor rules list`` stores them, as the agents stage does). The API and
     console then run in a subprocess (``bench/api.py --serve``: the app, middleware and
     uvicorn server of ``opsconductor up``, without the pipeline). The client logs in as the
     first admin and asks for each page as a browser would (``Accept: text/html``) on one
@@ -28,7 +29,9 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -61,16 +64,22 @@ def pages(alert_id: str, device_id: str, rule_id: str) -> list[tuple[str, str]]:
         ("alerts", "/alerts"),
         ("alerts firing", "/alerts?status=firing"),
         ("alerts critical wan", "/alerts?status=firing&severity=critical&domain=wan"),
+        ("alerts, all, most severe", "/alerts?status=all&sort=severity"),
+        ("alerts, all, last seen", "/alerts?status=all&sort=last_seen"),
         ("alert detail", f"/alerts/{alert_id}"),
         ("findings", "/findings"),
         ("events", "/events"),
         ("events of a device", f"/events?device={device_id}"),
         ("events search (no match)", "/events?q=no-such-text-anywhere"),
         ("events search (common)", "/events?q=wan"),
+        ("events search, all time", "/events?q=no-such-text-anywhere&window=all"),
+        ("events, errors, 7 days", "/events?severity=err&window=7d"),
         ("devices", "/devices"),
         ("device detail", f"/devices/{device_id}"),
         ("rules", "/rules"),
         ("rule detail", f"/rules/{rule_id}"),
+        ("rule editor", f"/rules/{rule_id}/edit"),
+        ("device form", f"/devices/{device_id}/edit"),
         ("silences", "/silences"),
         ("users", "/admin/users"),
         ("API keys", "/admin/keys"),
@@ -103,6 +112,10 @@ def bench_database(db: ConsoleSqlite | ConsolePostgres, args: argparse.Namespace
         started = time.perf_counter()
         db.seed(rows)
         db.seed_rest(rows, args.events)
+        subprocess.run(  # stores the built-in rules, as the agents stage does on its first start
+            [sys.executable, "-m", "opsconductor", "rules", "list"],
+            env={**os.environ, **env}, check=True, stdout=subprocess.DEVNULL,
+        )  # fmt: skip
         log(f"{db.name}: {len(rows):,} alerts, {args.events:,} events stored in "
             f"{time.perf_counter() - started:.0f} s")  # fmt: skip
         firing = next(r for r in reversed(rows) if r[10] == "firing")
