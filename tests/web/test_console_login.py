@@ -43,3 +43,17 @@ def test_a_wrong_password_is_refused_with_a_message(console: Console, browser: A
     page.get_by_role("button", name="Log in").click()
     assert page.get_by_role("alert").inner_text() == "Wrong user name or password."
     context.close()
+
+
+def test_a_finding_and_a_refused_page_as_a_person_sees_them(console: Console, login: Any) -> None:
+    _traffic(console)
+    finding = console.api.get("/api/v1/findings", params={"limit": 1}).json()["items"][0]
+    page = login("viewer")
+    page.goto(f"/findings/{finding['id']}")
+    assert page.get_by_role("heading", name=finding["title"]).is_visible()
+    shoot(page, "finding-detail")
+    answer = page.goto("/admin/users")
+    assert answer is not None and answer.status == 403
+    assert page.get_by_role("heading", name="Not allowed").is_visible()
+    assert page.get_by_role("link", name="Users").count() == 0
+    shoot(page, "not-allowed")

@@ -46,6 +46,7 @@ def error_page(request: Request, status: int, detail: object) -> Response | None
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
     message = detail if isinstance(detail, str) else "Some values are not valid."
+    message = message[:1].upper() + message[1:]
     return page(
         request, "error.html", getattr(request.state, "principal", None), status=status,
         title=_TITLES.get(status, "Something went wrong"), message=message,
