@@ -7,6 +7,7 @@ JSON API. A navigation entry (and so a page) is shown only to roles holding its 
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -51,18 +52,29 @@ NAVIGATION: tuple[NavEntry, ...] = (
 )
 
 
+def _moment(value: float) -> datetime | None:
+    """``value`` as a UTC datetime; ``None`` for a time no calendar holds (a device can state
+    year 9999, or a NaN)."""
+    try:
+        return datetime.fromtimestamp(value, UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
 def when(value: float | None) -> str:
-    """An epoch time as ``YYYY-MM-DD HH:MM:SS`` UTC ('' for none)."""
+    """An epoch time as ``YYYY-MM-DD HH:MM:SS`` UTC ('' for none, the number if no date)."""
     if value is None:
         return ""
-    return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%d %H:%M:%S")
+    moment = _moment(value)
+    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else f"{value!r} (not a date)"
 
 
 def iso(value: float | None) -> str:
-    """An epoch time as ISO 8601 UTC (for ``<time datetime>``)."""
+    """An epoch time as ISO 8601 UTC (for ``<time datetime>``; '' when it is no date)."""
     if value is None:
         return ""
-    return datetime.fromtimestamp(value, UTC).isoformat(timespec="seconds")
+    moment = _moment(value)
+    return moment.isoformat(timespec="seconds") if moment else ""
 
 
 def ago(value: float | None, now: float | None = None) -> str:
@@ -70,6 +82,8 @@ def ago(value: float | None, now: float | None = None) -> str:
     if value is None:
         return "never"
     seconds = (now if now is not None else time.time()) - value
+    if math.isnan(seconds) or abs(seconds) > 1e12:  # beyond any calendar
+        return when(value)
     if seconds < 0:
         return "in " + _span(-seconds)
     return "just now" if seconds < 5 else _span(seconds) + " ago"

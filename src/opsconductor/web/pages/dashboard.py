@@ -33,15 +33,15 @@ async def dashboard(
         s: sum(n for (sev, _), n in counts.items() if sev == s) for s in queries.SEVERITIES
     }
     may_events = allowed(caller.role, "events:read")
-    rate = await queries.event_rate(session, HOUR, 60) if may_events else []
+    rate = await queries.event_rate(session, HOUR, 60) if may_events else queries.EventRate([])
     noisy = await queries.noisiest_devices(session, HOUR) if may_events else []
     recent = await queries.recent_findings(session) if allowed(caller.role, "findings:read") else []
     health = components(context, time.time()) if allowed(caller.role, "system:read") else []
     return page(
         request, "dashboard.html", caller, title="Dashboard", counts=counts, domains=domains,
         by_severity=by_severity, severities=queries.SEVERITIES, total=sum(counts.values()),
-        rate_chart=columns(rate, "Events per minute, last hour", "/min"),
-        events_last_hour=int(sum(b.value for b in rate)),
+        rate_chart=columns(rate.buckets, "Events per minute, last hour", "/min"),
+        events_last_hour=rate.total, rate_partial_since=rate.partial_since,
         noisy=bars([(host or device, n) for device, host, n in noisy], "Noisiest devices"),
         recent=recent, health=health,
     )  # fmt: skip

@@ -94,7 +94,11 @@ async def device_page(
     row = await _device(session, device_id)
     role = caller.role
     may_events = allowed(role, "events:read")
-    rate = await queries.event_rate(session, DAY, 48, device_id=device_id) if may_events else []
+    rate = (
+        await queries.event_rate(session, DAY, 48, device_id=device_id)
+        if may_events
+        else queries.EventRate([])
+    )
     recent = (
         (await list_events(session, EventFilter(device_id=device_id), cursor=None, limit=20)).items
         if may_events
@@ -111,6 +115,6 @@ async def device_page(
     return page(
         request, "device.html", caller, title=row.name, d=row, rows=recent, alerts=alerts,
         findings=findings, may_events=may_events,
-        spark=sparkline([b.value for b in rate], "Events per 30 min, last 24 h", 480, 60),
-        day_total=int(sum(b.value for b in rate)), generated=time.time(),
+        spark=sparkline([b.value for b in rate.buckets], "Events per 30 min, last 24 h", 480, 60),
+        day_total=rate.total, day_partial_since=rate.partial_since, generated=time.time(),
     )  # fmt: skip

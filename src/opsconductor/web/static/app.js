@@ -203,6 +203,32 @@ const OC = (() => {
     },
   };
 
+  /* A section the person is using is left alone: focus in a field, or a form with changes. */
+  function busy(section) {
+    const active = document.activeElement;
+    if (active && section.contains(active) && active.matches("input,select,textarea")) return true;
+    for (const field of section.querySelectorAll("input,textarea,select")) {
+      if (field.name === "ids" || field.type === "hidden") continue;
+      if (field.matches("select")) {
+        if ([...field.options].some((o) => o.selected !== o.defaultSelected)) return true;
+      } else if (field.type === "checkbox" || field.type === "radio") {
+        if (field.checked !== field.defaultChecked) return true;
+      } else if (field.value !== field.defaultValue) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  function replaceSection(section, fresh) {
+    const active = document.activeElement;
+    const focusId = active && section.contains(active) ? active.id : "";
+    const ticked = new Set([...section.querySelectorAll("input[name=ids]:checked")].map((i) => i.value));
+    section.replaceChildren(...fresh.childNodes);
+    for (const box of section.querySelectorAll("input[name=ids]")) box.checked = ticked.has(box.value);
+    if (focusId) document.getElementById(focusId)?.focus();
+  }
+
   let refreshing = null;
   let pending = false;
   async function refresh() {
@@ -214,34 +240,60 @@ const OC = (() => {
         const doc = new DOMParser().parseFromString(await response.text(), "text/html");
         for (const section of document.querySelectorAll("[data-live]")) {
           const fresh = doc.getElementById(section.id);
-          if (!fresh || section.contains(document.activeElement) && document.activeElement.matches("input,select,textarea")) continue;
-          const ticked = new Set([...section.querySelectorAll("input[name=ids]:checked")].map((i) => i.value));
-          section.replaceChildren(...fresh.childNodes);
-          for (const box of section.querySelectorAll("input[name=ids]")) box.checked = ticked.has(box.value);
+          if (fresh && !busy(section)) replaceSection(section, fresh);
         }
         document.dispatchEvent(new CustomEvent("oc:refreshed"));
       } finally {
         refreshing = null;
-        if (pending) { pending = false; setTimeout(refresh, 250); }
+        if (pending) { pending = false; schedule(); }
       }
     })();
     return refreshing;
   }
 
+  /* At most one re-render every MIN_GAP ms, a short pause after the first change of a burst. */
+  const MIN_GAP = 2000;
+  let timer = null;
+  let lastRefresh = 0;
+  function schedule() {
+    if (timer) return;
+    const wait = Math.max(300, MIN_GAP - (Date.now() - lastRefresh));
+    timer = setTimeout(() => { timer = null; lastRefresh = Date.now(); refresh(); }, wait);
+  }
+
+  /* data-live-filter="alert_id=…" keeps a section to the changes of one record. */
+  function concerns(section, family, data) {
+    if (!section.dataset.live.split(",").map((t) => t.trim()).includes(family)) return false;
+    const filter = section.dataset.liveFilter;
+    if (!filter || !data) return true;
+    const [key, value] = filter.split("=");
+    return String(data[key]) === value;
+  }
+
+  /* Heartbeats arrive every few seconds: a status section is re-rendered when a component's
+     status changes, and otherwise at most every STATUS_GAP ms (to move its "last seen"). */
+  const STATUS_GAP = 30000;
   function watchLive() {
-    const sections = document.querySelectorAll("[data-live]");
+    const sections = [...document.querySelectorAll("[data-live]")];
     const types = new Set();
-    sections.forEach((s) => s.dataset.live.split(",").forEach((t) => t && types.add(t.trim())));
+    sections.forEach((s) => s.dataset.live.split(",").forEach((t) => t.trim() && types.add(t.trim())));
     if (!types.size) {
       document.querySelector("[data-live-state]")?.setAttribute("hidden", "");
       return;
     }
-    let timer = null;
+    const statuses = new Map();
+    let lastStatus = Date.now();
     live.subscribe([...types], (frame) => {
       const family = frame.type.split(".")[0];
-      if (!types.has(family)) return;
-      clearTimeout(timer);
-      timer = setTimeout(refresh, 300);
+      if (!sections.some((s) => concerns(s, family, frame.data))) return;
+      if (family === "status") {
+        const { component, status } = frame.data || {};
+        const changed = statuses.has(component) && statuses.get(component) !== status;
+        statuses.set(component, status);
+        if (!changed && Date.now() - lastStatus < STATUS_GAP) return;
+        lastStatus = Date.now();
+      }
+      schedule();
     });
   }
 
