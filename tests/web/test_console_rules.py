@@ -1,5 +1,6 @@
 """Agents & rules in a real browser: the lists, a rule's page, and the editor — validate, test
-on pasted lines and stored events before saving, save, disable — as admin, operator and viewer.
+on pasted lines and stored events before saving, save, disable — as admin, operator and viewer
+(who reads rules but has no Test panel: a trial needs rules:write).
 """
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
 from tests.web.conftest import Console, shoot
 
 MATCHING = (
@@ -112,6 +114,9 @@ def test_an_operator_edits_a_rule(console: Console, login: Any) -> None:
     console.api.post("/api/v1/rules", json=rule_doc("web.operator_edit")).raise_for_status()
     page = login("operator")
     page.goto("/rules/web.operator_edit")
+    page.get_by_label("Log lines").fill(f"{MATCHING}\n{OTHER}")  # an operator may test it
+    page.get_by_role("button", name="Run test").click()
+    page.locator("[data-test-result]").get_by_text("1 of 2 lines matched").wait_for()
     page.get_by_role("link", name="Edit").click()
     page.wait_for_url("**/rules/web.operator_edit/edit")
     editor = page.get_by_label("Rule (JSON)")
@@ -142,9 +147,21 @@ def test_a_viewer_reads_but_cannot_change(console: Console, login: Any) -> None:
     page.goto("/rules/web.viewer_reads")
     assert page.get_by_role("link", name="Edit").count() == 0
     assert page.get_by_role("button", name="Delete").count() == 0
-    page.get_by_label("Log lines").fill(MATCHING)  # a viewer may still test the rule
-    page.get_by_role("button", name="Run test").click()
-    page.locator("[data-test-result]").get_by_text("1 of 1 lines matched").wait_for()
+    assert "bad password attempt" in page.locator("pre.definition").inner_text()
+    # no Test panel: a trial runs the rule's regular expressions, which needs rules:write
+    assert page.get_by_role("heading", name="Test", exact=True).count() == 0
+    assert page.locator("form[data-rule-test]").count() == 0
+    assert page.get_by_role("button", name="Run test").count() == 0
+    name, password = console.user("viewer")
+    token = httpx.post(
+        f"{console.url}/api/v1/auth/login", json={"username": name, "password": password}
+    ).json()["access_token"]
+    refused = httpx.post(
+        f"{console.url}/api/v1/rules/test",
+        json={"rule": rule_doc("web.viewer_reads"), "lines": [MATCHING]},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert refused.status_code == 403
     for path in ("/rules/new", "/rules/web.viewer_reads/edit"):
         answer = page.request.get(path, headers={"Accept": "text/html"})
         assert answer.status == 403, path

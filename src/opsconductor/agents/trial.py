@@ -11,6 +11,11 @@ Time in a trial is the time the lines state: a pasted line's event is taken as r
 it says it was written, and the timers of absence and state rules run out against the end of
 the data (the latest stated time of the pasted lines, or the end of the stored range), so a
 trial of an old log behaves as it did when it was written.
+
+A trial runs the rule's regular expressions (chosen by the caller, Python ``re``, no timeout)
+in the calling process, so its work is bounded — at most ``MAX_LINES`` pasted lines or the
+newest ``MAX_EVENTS`` stored events — and the route asks for ``rules:write``: only those who
+may already make the agents run any expression may try one.
 """
 
 from __future__ import annotations

@@ -117,16 +117,26 @@ async def validate_rule(
     return RuleValidation(valid=True, rule=repo.rule_document(rule))
 
 
-@router.post("/rules/test", response_model=RuleTrialOut, summary="Try a rule on log lines")
+@router.post(
+    "/rules/test",
+    response_model=RuleTrialOut,
+    summary="Try a rule on log lines (needs rules:write)",
+)
 async def test_rule(
-    body: RuleTrialIn, session: Session, context: Context, caller: Reader
+    body: RuleTrialIn, session: Session, context: Context, caller: Writer
 ) -> RuleTrialOut:
     """Run a rule document (saved or not, enabled or not) alone on pasted raw syslog lines
     (at most 1000) or on the stored events received in ``since``..``until`` (the newest
     10,000), without storing or publishing anything. Each line is parsed as the pipeline
     parses it (a line that does not parse is reported with the reason); the answer says per
     line whether the rule matched it and lists the findings it would raise. 422 when the rule
-    is not valid, with the reason the validate route gives."""
+    is not valid, with the reason the validate route gives.
+
+    Needs ``rules:write`` (and ``events:read`` for stored events), not only ``rules:read``:
+    a trial runs the rule's regular expressions, which the caller chooses, in the API's
+    process — the same power as saving a rule the agents run — so only the roles that may
+    change rules may try them. ``since`` and ``until`` are epoch seconds from 0 to
+    253402300799 (the end of year 9999); infinity, NaN and values out of that range are 422."""
     rule = _parse(body.rule)
     document = repo.rule_document(rule)
     if body.lines is not None:

@@ -11,6 +11,10 @@ from opsconductor.agents.trial import MAX_LINES, TrialFinding, TrialLine, TrialR
 from opsconductor.messages import Event
 from opsconductor.severity import facility_name, severity_name
 
+MAX_EPOCH = 253402300799
+"""The latest time a trial's range may name (epoch seconds): 9999-12-31T23:59:59Z. Later
+times (and infinity, NaN) are refused with 422 rather than overflowing the range's ids."""
+
 
 class RuleOut(BaseModel):
     """A stored rule: the document (``definition``) and its bookkeeping."""
@@ -76,7 +80,8 @@ class RuleValidation(BaseModel):
 
 class RuleTrialIn(BaseModel):
     """A rule to try and what to try it on: pasted ``lines`` or stored events of a time range
-    (``since``, ``until`` — epoch seconds of receipt — and optionally one ``device_id``)."""
+    (``since``, ``until`` — epoch seconds of receipt, finite, from 0 to ``MAX_EPOCH`` — and
+    optionally one ``device_id``)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -84,8 +89,20 @@ class RuleTrialIn(BaseModel):
     lines: list[str] | None = Field(
         default=None, max_length=MAX_LINES, description=f"Raw syslog lines (at most {MAX_LINES})."
     )
-    since: float | None = Field(default=None, description="Start of the stored range (epoch s).")
-    until: float | None = Field(default=None, description="End of the stored range (default: now).")
+    since: float | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_EPOCH,
+        allow_inf_nan=False,
+        description="Start of the stored range (epoch s, 0 to 253402300799).",
+    )
+    until: float | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_EPOCH,
+        allow_inf_nan=False,
+        description="End of the stored range (epoch s, 0 to 253402300799; default: now).",
+    )
     device_id: str | None = Field(default=None, max_length=200)
 
     @model_validator(mode="after")

@@ -3,7 +3,8 @@
 The editor holds the rule document as JSON (what the rules API takes); it validates through
 ``POST /api/v1/rules/validate``, tries the rule on pasted lines or recent stored events through
 ``POST /api/v1/rules/test`` before anything is saved, and saves with ``POST``/``PUT``
-(``static/pages/rules.js``).
+(``static/pages/rules.js``). The Test panel (on the editor and on a rule's page) is shown only
+to roles with ``rules:write``, as the trial route asks for it; a viewer sees the definition.
 """
 
 from __future__ import annotations
@@ -139,7 +140,8 @@ async def new_rule(request: Request, session: Session, caller: Writer) -> HTMLRe
 async def rule_page(
     request: Request, rule_id: str, session: Session, caller: Reader
 ) -> HTMLResponse:
-    """One rule: its facts, its document, and a trial of it on log lines."""
+    """One rule: its facts, its document, and (for roles with ``rules:write``) a trial of it
+    on log lines."""
     row = await repo.get_rule(session, rule_id)
     if row is None:
         raise NotFound(f"no rule {rule_id!r}")

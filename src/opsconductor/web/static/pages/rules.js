@@ -5,6 +5,8 @@
  *   <button data-validate>                 POST /api/v1/rules/validate, problems listed by field
  *   <form data-rule-test data-rule-source="#id" | data-rule="{json}">
  *                                          POST /api/v1/rules/test, results in [data-test-result]
+ *                                          (rendered only for roles with rules:write, which
+ *                                          the trial route asks for)
  */
 "use strict";
 
