@@ -105,6 +105,17 @@ def test_admin_creates_a_user_and_changes_its_role(console: Console, login: Any)
     shoot(page, "admin-users")
 
 
+def test_a_service_user_is_shown_with_its_role(console: Console, login: Any) -> None:
+    body = {"username": "feeder1", "password": "Feeder-Pass-Word-77", "role": "service"}
+    console.api.post("/api/v1/users", json=body).raise_for_status()
+    page = login("admin")
+    page.goto("/admin/users")
+    select = page.locator("#users tr[data-user='feeder1'] select[name=role]")
+    assert select.input_value() == "service"
+    options = select.locator("option").evaluate_all("o => o.map((x) => x.value)")
+    assert sorted(options) == ["admin", "operator", "service", "viewer"]
+
+
 def test_audit_log_filters_and_verifies_its_chain(console: Console, login: Any) -> None:
     page = login("admin")
     page.goto("/admin/audit")

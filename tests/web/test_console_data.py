@@ -45,6 +45,28 @@ def test_events_search_and_live_tail(console: Console, login: Any) -> None:
     assert page.get_by_role("button", name="Live tail: on").get_attribute("aria-pressed") == "true"
 
 
+def test_live_tail_catches_up_on_a_burst_and_speaks_only_of_new_rows(
+    console: Console, login: Any
+) -> None:
+    page = login("viewer")
+    page.goto("/events?q=burst-")
+    state = page.locator("[data-tail-state]")
+    toggle = page.get_by_role("button", name="Live tail")
+    toggle.click()
+    page.wait_for_timeout(4500)  # two quiet checks
+    assert state.inner_text() == "", "a check that found nothing says nothing"
+    toggle.click()  # off: the burst lands between two checks
+    console.send_syslog(*(f"<30>Dec  2 12:01:00 router1 app[1]: burst-{n:03d}" for n in range(300)))
+    console.wait_for("/api/v1/events?q=burst-&limit=500", lambda b: len(b["items"]) == 300)
+    toggle.click()
+    page.locator("#event-rows tr").nth(299).wait_for(state="attached", timeout=15000)
+    ids = page.locator("#event-rows tr").evaluate_all("rows => rows.map((r) => r.dataset.id)")
+    assert len(ids) == 300 and ids == sorted(ids, reverse=True)
+    texts = page.locator("#event-rows td.msg").all_inner_texts()
+    assert {t.rsplit("burst-", 1)[1] for t in texts} == {f"{n:03d}" for n in range(300)}
+    assert re.fullmatch(r"Live: \d+ new events? at .+\.", state.inner_text())
+
+
 def test_devices_create_edit_detail_and_delete(console: Console, login: Any) -> None:
     console.send_syslog(*LINES)
     device_id = _event_with(console, "example.org")["device_id"]

@@ -8,6 +8,7 @@ and audit trail apply. An API key's secret is never rendered here: only the answ
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -52,7 +53,7 @@ async def users_page(request: Request, session: Session, caller: UserReader) -> 
     return page(
         request, "admin_users.html", caller, title="Users", users=rows, roles=ROLES,
         policy=PASSWORD_POLICY, min_length=MIN_LENGTH, max_length=MAX_LENGTH,
-        user_roles=[r for r in ROLES if r != Role.SERVICE.value],
+        new_roles=[r for r in ROLES if r != Role.SERVICE.value],
     )  # fmt: skip
 
 
@@ -78,11 +79,12 @@ def _audit_query(actor: str, action: str, outcome: str, before: int | None) -> s
 
 
 def _before(cursor: str | None) -> int | None:
+    """The audit position in ``cursor``: ASCII digits that fit the database's integer."""
     if not cursor:
         return None
     kind, after = decode_text_cursor(cursor)
-    if kind != "audit" or not after.isdigit():
-        raise InputError("invalid cursor")
+    if kind != "audit" or not re.fullmatch(r"[0-9]{1,18}", after):
+        raise InputError("invalid cursor: not a position in the audit log")
     return int(after)
 
 

@@ -31,6 +31,7 @@ from opsconductor.alerts.queries import (
 )
 from opsconductor.alerts.suppression import Silence, labels_of, parse_silence
 from opsconductor.api.deps import Principal, Session, authorize
+from opsconductor.auth.roles import allowed
 from opsconductor.errors import InputError
 from opsconductor.ids import ulid_floor
 from opsconductor.store.pagination import (
@@ -290,21 +291,27 @@ async def occurrence_buckets(
 async def alert_detail(
     request: Request, alert_id: str, session: Session, caller: Reader
 ) -> HTMLResponse:
-    """One alert: its facts, the operator's actions, history, occurrences and evidence."""
+    """One alert: its facts, the operator's actions, history, occurrences — and its latest
+    finding and evidence lines when the caller's role may read findings and events."""
     alert = await get_alert(session, alert_id)
     if alert is None:
         raise HTTPException(404, f"no alert {alert_id!r}")
     now = time.time()
+    may_findings = allowed(caller.role, "findings:read")
+    may_events = allowed(caller.role, "events:read")
     latest: FindingRow | None = None
-    if alert.last_finding_id:
+    if alert.last_finding_id and may_findings:
         latest = await get_finding(session, alert.last_finding_id)
-    evidence = (await finding_events(session, latest))[:EVIDENCE_SHOWN] if latest else []
+    evidence = (
+        (await finding_events(session, latest))[:EVIDENCE_SHOWN] if latest and may_events else []
+    )
     buckets, chart_end = await occurrence_buckets(session, alert, now)
     held = held_by(alert, await active_silences(session, now), now)
     return page(
         request, "alert.html", caller, title=alert.title, alert=alert,
         history=await recent_history(session, alert_id), held=held,
         comments=await comments_of(session, alert_id), latest=latest, evidence=evidence,
+        may_findings=may_findings, may_events=may_events,
         chart=columns(buckets, f"Findings per 15 min, {CHART_HOURS} h up to {when(chart_end)} UTC"),
         chart_total=int(sum(b.value for b in buckets)), chart_hours=CHART_HOURS,
         durations=DURATIONS, silence_matchers=exact_matchers(alert),

@@ -14,8 +14,10 @@ When the budget runs out before a page is full, the page says how far back it se
 offers "search older" with a cursor holding the id the scan stopped at; when the window is
 exhausted it offers to continue beyond it. Nothing ever counts the table.
 
-The live tail (``GET /events/tail``) answers the rows newer than the newest one shown, with
-the same filters, at most ``TAIL_LIMIT``, as HTML rows in JSON for the page script.
+The live tail (``GET /events/tail``) answers the rows after the newest one shown, with the
+same filters, read oldest first so none is skipped: at most ``TAIL_LIMIT`` a request, with
+``more`` when that many were found (the page script asks again at once until it has caught
+up), plus the matches of the last ``TAIL_OVERLAP`` seconds for batches committed late.
 """
 
 from __future__ import annotations
@@ -60,7 +62,10 @@ WINDOWS: dict[str, tuple[str, float | None]] = {
     "all": ("all time", None),
 }
 DEFAULT_WINDOW = "24h"
-_ULID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
+_ULID = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}")
+"""A ULID: 26 characters of Crockford base32 holding 128 bits (so the first is at most 7)."""
+_LAST_MOMENT = 253402300799.0
+"""9999-12-31 23:59:59 UTC, the last moment a date can show."""
 
 Text = Annotated[str | None, Query(max_length=200)]
 
@@ -121,9 +126,10 @@ def moment_of(ulid: str) -> float:
     return (decode(ulid) >> 80) / 1000.0
 
 
-def _check_id(value: str) -> str:
-    if value and not _ULID.fullmatch(value):
-        raise InputError("invalid cursor")
+def _check_id(value: str, what: str = "cursor") -> str:
+    """``value`` if it is '' or an event id of a date, else ``InputError`` naming ``what``."""
+    if value and not (_ULID.fullmatch(value) and moment_of(value) <= _LAST_MOMENT):
+        raise InputError(f"invalid {what}: not a position in the log")
     return value
 
 
@@ -235,6 +241,70 @@ async def events_page(
     )  # fmt: skip
 
 
+@dataclass(frozen=True, slots=True)
+class Tail:
+    """One answer of the live tail."""
+
+    rows: list[Event]
+    """The matches after the position and of the look-back, newest first."""
+    newest: str
+    """The position to ask after next."""
+    more: bool
+    """Whether matches after ``newest`` may be waiting already (ask again at once)."""
+
+
+async def _first(
+    session: AsyncSession, flt: Filters, base: sa.Select[tuple[Any, ...]], ascending: bool,
+    limit: int,
+) -> tuple[list[Event], str]:  # fmt: skip
+    """The first ``limit`` matches of ``flt`` in the ordered range ``base`` (``limit + 1`` when
+    there are more) among at most ``SCAN_BUDGET`` of its rows; and the last id examined when
+    the budget ran out before ``limit`` matches were found ('' otherwise)."""
+    conditions = flt.conditions()
+    if not conditions:
+        return [Event(*row) for row in await session.execute(base.limit(limit + 1))], ""
+    budget = base.limit(SCAN_BUDGET).subquery("scanned")
+    order = budget.c.id.asc() if ascending else budget.c.id.desc()
+    found = sa.select(budget).where(*_on(budget, conditions)).order_by(order).limit(limit + 1)
+    rows = [Event(*row) for row in await session.execute(found)]
+    if len(rows) > limit:
+        return rows, ""
+    ids = base.with_only_columns(events.c.id).limit(SCAN_BUDGET).subquery()
+    last = sa.func.max(ids.c.id) if ascending else sa.func.min(ids.c.id)
+    examined, stop = (await session.execute(sa.select(sa.func.count(), last))).one()
+    return rows, (stop or "") if int(examined) >= SCAN_BUDGET else ""
+
+
+async def tail(session: AsyncSession, flt: Filters, after: str, now: float) -> Tail:
+    """The matches of ``flt`` after ``after``, oldest first and at most ``TAIL_LIMIT``; once
+    those are all, the newest ``TAIL_LIMIT`` of the look-back too (after the ``TAIL_OVERLAP``
+    seconds before ``now``, up to ``after``)."""
+    c = events.c
+    base = sa.select(events).where(c.id > after).order_by(c.id.asc())
+    if flt.device:
+        base = base.where(c.device_id == flt.device)
+    fresh, stop = await _first(session, flt, base, True, TAIL_LIMIT)
+    more = len(fresh) > TAIL_LIMIT or bool(stop)
+    del fresh[TAIL_LIMIT:]
+    floor = ulid_floor(now - TAIL_OVERLAP)
+    late: list[Event] = []
+    if floor < after and not more:  # while catching up, the look-back waits for the last ask
+        back = sa.select(events).where(c.id > floor, c.id <= after).order_by(c.id.desc())
+        if flt.device:
+            back = back.where(c.device_id == flt.device)
+        late = (await _first(session, flt, back, False, TAIL_LIMIT))[0][:TAIL_LIMIT]
+    if more:
+        newest = max(fresh[-1].id if fresh else after, stop)
+    else:
+        newest = max([after, floor, *(row.id for row in fresh)])
+    rows = sorted({row.id: row for row in (*late, *fresh)}.values(), key=_id, reverse=True)
+    return Tail(rows, newest, more)
+
+
+def _id(row: Event) -> str:
+    return row.id
+
+
 @router.get("/events/tail")
 async def events_tail(
     session: Session,
@@ -248,17 +318,15 @@ async def events_tail(
     q: Text = None,
     window: Text = None,
 ) -> JSONResponse:
-    """Rows newer than ``after`` (and the last few seconds, for late commits) matching the
-    filters: ``{"html": "<tr>…", "newest": id, "count": n}``, at most ``TAIL_LIMIT`` rows,
-    newest first."""
+    """Rows after ``after`` matching the filters, at most ``TAIL_LIMIT`` read oldest first, and
+    those of the last few seconds (late commits; the page skips the ids it shows):
+    ``{"html": "<tr>…", "newest": id, "count": n, "more": bool}``, rows newest first; ``more``
+    says the limit was reached — ask again after ``newest`` at once."""
     flt = _filters(device, severity, program, domain, source, q, window)
-    _check_id(after)
-    low = min(after, ulid_floor(time.time() - TAIL_OVERLAP))
-    found = await scan(session, flt, low, "", TAIL_LIMIT)
-    rows = [row for row in found.rows if row.id > low]
-    html = ENV.get_template("events_rows.html").render(rows=rows, fresh=True)
-    newest = max([after, ulid_floor(time.time() - TAIL_OVERLAP), *(row.id for row in rows)])
+    _check_id(after, "after")
+    found = await tail(session, flt, after, time.time())
+    html = ENV.get_template("events_rows.html").render(rows=found.rows, fresh=True)
     return JSONResponse(
-        {"html": html, "newest": newest, "count": len(rows)},
+        {"html": html, "newest": found.newest, "count": len(found.rows), "more": found.more},
         headers={"cache-control": "no-store"},
     )
