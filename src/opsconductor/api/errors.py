@@ -55,6 +55,8 @@ _MEANINGS = {
     503: "The database or the message bus is unavailable; retry later.",
 }
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_NUL_SIGNS = ("invalid byte sequence", "unsupported Unicode escape sequence")
+"""What PostgreSQL says of a NUL character in text, or in JSON (``\u0000``)."""
 
 
 class ErrorBody(BaseModel):
@@ -131,7 +133,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(DBAPIError)
     async def database_error(request: Request, exc: DBAPIError) -> Response:
-        if "invalid byte sequence" in str(exc.orig):  # PostgreSQL text cannot hold NUL
+        if any(sign in str(exc.orig) for sign in _NUL_SIGNS):  # PostgreSQL cannot hold NUL
             return answer(request, 400, "a value the database cannot store (a NUL character)")
         log.warning("database error: %s", exc.orig)
         return answer(request, 503, "database unavailable, retry later", {"Retry-After": "5"})
