@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.conftest import ADMIN_PASSWORD
 from tests.web.conftest import Console, shoot
 
 
@@ -57,3 +58,25 @@ def test_a_finding_and_a_refused_page_as_a_person_sees_them(console: Console, lo
     assert page.get_by_role("heading", name="Not allowed").is_visible()
     assert page.get_by_role("link", name="Users").count() == 0
     shoot(page, "not-allowed")
+
+
+def test_the_console_is_usable_from_the_keyboard(console: Console, browser: Any) -> None:
+    context = browser.new_context(base_url=console.url)
+    page = context.new_page()
+    page.goto("/login")
+    page.keyboard.type("admin")  # the user name field has the focus
+    page.keyboard.press("Tab")
+    page.keyboard.type(ADMIN_PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(lambda url: "/login" not in url)
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.textContent")
+    assert focused == "Skip to content"
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline != "none", "the focused element shows where the focus is"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    for _ in range(3):
+        page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.tagName") in ("A", "BUTTON", "INPUT")
+    context.close()

@@ -179,10 +179,11 @@ def _on(sub: sa.Subquery, conditions: list[sa.ColumnElement[bool]]) -> list[Any]
     return [adapter.traverse(condition) for condition in conditions]
 
 
-def _filters(
-    device: str | None, severity: str | None, program: str | None, domain: str | None,
-    source: str | None, q: str | None, window: str | None,
+def event_filters(
+    device: Text = None, severity: Text = None, program: Text = None, domain: Text = None,
+    source: Text = None, q: Text = None, window: Text = None,
 ) -> Filters:  # fmt: skip
+    """The viewer's filters from the query string (a dependency of the page and the tail)."""
     chosen = window or DEFAULT_WINDOW
     if chosen not in WINDOWS:
         raise InputError(f"window: use one of {', '.join(WINDOWS)}")
@@ -200,17 +201,10 @@ async def events_page(
     request: Request,
     session: Session,
     caller: Reader,
-    device: Text = None,
-    severity: Text = None,
-    program: Text = None,
-    domain: Text = None,
-    source: Text = None,
-    q: Text = None,
-    window: Text = None,
+    flt: Annotated[Filters, Depends(event_filters)],
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> HTMLResponse:
     """Events newest first, filtered, searched within a window and a row budget."""
-    flt = _filters(device, severity, program, domain, source, q, window)
     now = time.time()
     span = WINDOWS[flt.window][1]
     if cursor:
@@ -310,19 +304,12 @@ async def events_tail(
     session: Session,
     _: Reader,
     after: Annotated[str, Query(min_length=26, max_length=26)],
-    device: Text = None,
-    severity: Text = None,
-    program: Text = None,
-    domain: Text = None,
-    source: Text = None,
-    q: Text = None,
-    window: Text = None,
+    flt: Annotated[Filters, Depends(event_filters)],
 ) -> JSONResponse:
     """Rows after ``after`` matching the filters, at most ``TAIL_LIMIT`` read oldest first, and
     those of the last few seconds (late commits; the page skips the ids it shows):
     ``{"html": "<tr>…", "newest": id, "count": n, "more": bool}``, rows newest first; ``more``
     says the limit was reached — ask again after ``newest`` at once."""
-    flt = _filters(device, severity, program, domain, source, q, window)
     _check_id(after, "after")
     found = await tail(session, flt, after, time.time())
     html = ENV.get_template("events_rows.html").render(rows=found.rows, fresh=True)
