@@ -68,6 +68,7 @@ def pages(alert_id: str, device_id: str, rule_id: str) -> list[tuple[str, str]]:
         ("alerts, all, last seen", "/alerts?status=all&sort=last_seen"),
         ("alert detail", f"/alerts/{alert_id}"),
         ("findings", "/findings"),
+        ("findings, rare filter", "/findings?severity=critical&domain=wan"),
         ("events", "/events"),
         ("events of a device", f"/events?device={device_id}"),
         ("events search (no match)", "/events?q=no-such-text-anywhere"),
@@ -84,6 +85,7 @@ def pages(alert_id: str, device_id: str, rule_id: str) -> list[tuple[str, str]]:
         ("users", "/admin/users"),
         ("API keys", "/admin/keys"),
         ("audit log", "/admin/audit"),
+        ("audit log, filtered", "/admin/audit?action=DELETE"),
         ("system", "/admin/system"),
         ("profile", "/profile"),
     ]

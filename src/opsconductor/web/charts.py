@@ -31,7 +31,7 @@ def columns(buckets: Sequence[Bucket], title: str, unit: str = "", height: int =
     width = max(len(buckets), 1) * 10
     top = _scale([b.value for b in buckets])
     parts = [
-        f'<svg class="chart columns" viewBox="0 0 {width} {height + 14}" role="img" '
+        f'<svg class="chart columns" viewBox="0 0 {width} {height}" role="img" '
         f'preserveAspectRatio="none" aria-label="{escape(title)}"><title>{escape(title)}</title>',
         f'<line class="axis" x1="0" y1="{height}" x2="{width}" y2="{height}"/>',
     ]
@@ -42,8 +42,8 @@ def columns(buckets: Sequence[Bucket], title: str, unit: str = "", height: int =
             f'height="{tall:.1f}"><title>{escape(bucket.label)}: {bucket.value:,.0f}'
             f"{escape(unit)}</title></rect>"
         )
-    parts.append(f'<text class="peak" x="1" y="{height + 12}">peak {top:,.0f}{escape(unit)}</text>')
     parts.append("</svg>")
+    parts.append(f'<p class="chart-note">peak {top:,.0f}{escape(unit)}</p>')
     return Markup("".join(parts))
 
 
