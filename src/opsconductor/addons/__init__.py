@@ -1,0 +1,1 @@
+"""Addons: declarative receivers (SNMP traps, webhooks, syslog) and what they map to."""
