@@ -11,13 +11,17 @@
         ├── NotFound           the record named does not exist (HTTP 404)
         ├── Conflict           the change conflicts with what is stored (HTTP 409)
         ├── PayloadTooLarge    a body or record exceeds the configured limit (HTTP 413)
-        └── RuleError          a rule document or rule pack does not validate
+        ├── RuleError          a rule document or rule pack does not validate
+        └── AddonError         an addon manifest does not validate (HTTP 422, by field)
 
 Library errors are wrapped with ``raise … from exc`` at the edge that meets them; each edge
 (HTTP, CLI, bus) maps errors to its own answer in one place.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 
 class OpsConductorError(Exception):
@@ -82,3 +86,32 @@ class RuleError(InputError):
     The message names the rule (and the pack file, when there is one) and the field at fault,
     so ``str(exc)`` alone tells an operator what to fix.
     """
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One validation problem: where (a path of keys and indexes), what, and its kind."""
+
+    loc: tuple[int | str, ...]
+    msg: str
+    type: str = "value_error"
+
+    def where(self) -> str:
+        """The path as text: ``parser.fields.instance``, ``fingerprint.0``."""
+        return ".".join(str(part) for part in self.loc) or "(manifest)"
+
+
+class AddonError(InputError):
+    """An addon manifest that does not validate; ``problems`` name each field at fault."""
+
+    status_code = 422
+
+    def __init__(self, addon: str, problems: Sequence[Problem]) -> None:
+        self.addon = addon
+        self.problems = list(problems)
+        listed = "; ".join(f"{p.where()}: {p.msg}" for p in self.problems)
+        super().__init__(f"addon {addon!r}: {listed}")
+
+    def detail(self) -> list[dict[str, object]]:
+        """The problems as an API error's ``detail``: ``[{loc, msg, type}, …]``."""
+        return [{"loc": list(p.loc), "msg": p.msg, "type": p.type} for p in self.problems]
