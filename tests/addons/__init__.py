@@ -1,0 +1,1 @@
+"""Tests of the addons: manifests, receivers and payload mapping."""
