@@ -22,6 +22,7 @@ import uvicorn
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from opsconductor.addons.repository import seed_shipped
 from opsconductor.api.app import create_app
 from opsconductor.api.context import AppContext, StageNotHere, UnknownStage
 from opsconductor.api.ws import stop_live_feed
@@ -119,6 +120,7 @@ class Runtime:
                 self.generated_admin_password = await ensure_admin(
                     self.sessions, _secret(self.settings.admin_password)
                 )
+                await seed_shipped(self.sessions)
         for name in self.stages:
             if name != "api":
                 stage = self._build(name)

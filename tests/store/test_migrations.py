@@ -46,7 +46,7 @@ async def test_upgrade_creates_schema_and_is_idempotent(empty_url: str) -> None:
     await upgrade(empty_url)
     assert await _tables_and_version(empty_url) == first
     assert first[0] == EXPECTED_TABLES
-    assert first[1] == "0007"
+    assert first[1] == "0008"
 
 
 async def test_migrations_build_the_declared_tables(empty_url: str) -> None:

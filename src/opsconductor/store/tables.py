@@ -374,3 +374,18 @@ system_settings = sa.Table(
     sa.Column("updated_by", sa.Text, nullable=False),
 )
 """Settings changed at run time through the API (``api/settings``)."""
+
+addons = sa.Table(
+    "addons",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("manifest", JsonDocument, nullable=False),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("builtin", sa.Boolean, nullable=False),
+    sa.Column("version", sa.Text, nullable=False),
+    sa.Column("installed_at", sa.Double, nullable=False),
+    sa.Column("updated_at", sa.Double, nullable=False),
+)
+"""Installed addons: ``manifest`` is the whole validated document (``addons.manifest``),
+``version`` copied out of it; ``builtin`` marks the ones seeded from ``addons/builtin``.
+Per-addon secrets (a webhook's token or HMAC key) are not kept here."""
