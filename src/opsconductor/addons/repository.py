@@ -128,12 +128,12 @@ async def install(
         )
     if decision is Install.NEW:
         values = _values(document, builtin, now) | {"enabled": True, "installed_at": now}
-        stmt = insert_for(session)(addons).values(values).on_conflict_do_nothing()
-        if not getattr(await session.execute(stmt), "rowcount", 0):
+        insert = insert_for(session)(addons).values(values).on_conflict_do_nothing()
+        if not getattr(await session.execute(insert), "rowcount", 0):
             raise Conflict(f"addon {manifest.id!r} was installed meanwhile; try again")
     elif decision is Install.REPLACE:
-        stmt = sa.update(addons).where(addons.c.id == manifest.id)
-        await session.execute(stmt.values(_values(document, builtin, now)))
+        update = sa.update(addons).where(addons.c.id == manifest.id)
+        await session.execute(update.values(_values(document, builtin, now)))
     stored = await get_addon(session, manifest.id)
     assert stored is not None
     return stored, decision
