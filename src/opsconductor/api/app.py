@@ -7,6 +7,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from opsconductor import __version__, web
 from opsconductor.api import (
+    addons,
     agents,
     alerts,
     audit,
@@ -57,6 +58,7 @@ def create_app(context: AppContext, *, full: bool = True) -> FastAPI:
         app.include_router(rules.router, prefix="/api/v1")
         app.include_router(alerts.router, prefix="/api/v1")
         app.include_router(suppression.router, prefix="/api/v1")
+        app.include_router(addons.router, prefix="/api/v1")
         app.include_router(audit.router, prefix="/api/v1")
         ws.install(app, context)
         web.install(app)

@@ -35,6 +35,8 @@ PERMISSIONS: dict[str, str] = {
     "silences:write": "create, change and expire silences and maintenance windows",
     "agents:read": "read agents and their status",
     "agents:write": "enable, disable and change agents",
+    "addons:read": "read addons and their manifests",
+    "addons:write": "install, enable, disable and delete addons",
     "system:read": "read the status of the system's components",
     "system:control": "start, stop, restart and reload stages",
     "settings:read": "read the system settings",
@@ -51,12 +53,15 @@ _READS = frozenset(
     {
         "metrics:read", "events:read", "devices:read", "deadletters:read", "rules:read",
         "findings:read", "alerts:read", "silences:read", "agents:read", "system:read",
-        "settings:read",
+        "settings:read", "addons:read",
     }
 )  # fmt: skip
 _OPERATIONS = frozenset(
-    {"logs:write", "devices:write", "rules:write", "alerts:write", "silences:write", "agents:write"}
-)
+    {
+        "logs:write", "devices:write", "rules:write", "alerts:write", "silences:write",
+        "agents:write", "addons:write",
+    }
+)  # fmt: skip
 
 _SERVICE = frozenset(
     {"metrics:read", "logs:write", "events:read", "devices:read", "findings:read", "alerts:read"}
