@@ -27,11 +27,13 @@ app.add_typer(config_app, name="config")
 
 
 def _add_tool_commands() -> None:
+    from opsconductor.addons_cli import addons_app
     from opsconductor.audit_cli import audit_app
     from opsconductor.rules_cli import rules_app
     from opsconductor.users_cli import keys_app, users_app
 
     app.add_typer(rules_app, name="rules")
+    app.add_typer(addons_app, name="addons")
     app.add_typer(audit_app, name="audit")
     app.add_typer(users_app, name="users")
     app.add_typer(keys_app, name="keys")
