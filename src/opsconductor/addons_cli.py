@@ -88,7 +88,9 @@ def addons_install(
     except AddonError as exc:
         console.print(f"[red]error:[/red] addon {exc.addon} does not validate:", highlight=False)
         for problem in exc.problems:
-            console.print(f"  {problem.where()}: {problem.msg}", markup=False, highlight=False)
+            console.print(
+                f"  {problem.where()}: {problem.msg}", markup=False, highlight=False, soft_wrap=True
+            )
         raise typer.Exit(1) from exc
 
     async def work(settings: Settings, session: AsyncSession) -> tuple[repo.AddonRow, str]:
