@@ -22,7 +22,7 @@ How
     acknowledged, assigned, suppressed or flapping. PostgreSQL gets ``ANALYZE`` (autovacuum
     would run it after such a load); SQLite gets nothing, as the product runs it.
 
-    The product's API then runs in a subprocess of its own (this script with ``--serve``:
+    The product's API then runs in a subprocess of its own (``bench/_api_server.py``:
     ``Runtime.for_stages(settings, ["api"])``, the same app, middleware and uvicorn server as
     ``opsconductor up``, without the receivers and pipeline stages), so the client here does
     not share its event loop. The client logs in once as the first admin and sends each query
@@ -37,13 +37,7 @@ These are measurements, not tests: nothing here asserts a timing.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import http.client
-import json
-import os
 import random
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -57,122 +51,18 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _alert_store import Database, Postgres, Sqlite, seed_rows
+from _api_server import Client, Server, login
 from _common import (
     BENCH_ADMIN_PASSWORD,
-    free_port,
     install_cleanup,
     log,
     median,
     print_table,
-    spawn,
-    stop_process,
 )
 from _latency import percentile
 
 GOAL_P99 = 0.050
 PAGE = 50
-
-
-# ---------------------------------------------------------------------------------------------
-# the server (a subprocess running this script with --serve)
-
-
-async def _serve() -> None:
-    from opsconductor.config import Settings
-    from opsconductor.runtime import Runtime
-
-    runtime = Runtime.for_stages(Settings(), ["api"])
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    await runtime.start()
-    try:
-        print(f"listening {runtime.http_url}", flush=True)
-        await stop.wait()
-    finally:
-        await runtime.stop()
-
-
-@dataclass
-class Server:
-    """The API in a subprocess, on a free loopback port."""
-
-    env: dict[str, str]
-    workdir: Path
-    port: int = 0
-    proc: subprocess.Popen[bytes] | None = None
-
-    def start(self, timeout: float = 60.0) -> Server:
-        self.port = free_port()
-        env = dict(os.environ, **self.env)
-        env.update(
-            OPSC_HTTP_HOST="127.0.0.1", OPSC_HTTP_PORT=str(self.port), OPSC_LOG_LEVEL="WARNING",
-            OPSC_ADMIN_PASSWORD=BENCH_ADMIN_PASSWORD,
-        )  # fmt: skip
-        env.pop("OPSC_NATS_URL", None)
-        err = (self.workdir / "serve.err").open("wb")
-        self.proc = spawn(
-            [sys.executable, __file__, "--serve"],
-            env=env, stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
-        err.close()
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()  # blocks until listening, or EOF on failure
-        if not line.startswith(b"listening"):
-            self.stop()
-            raise RuntimeError(
-                "API server did not start:\n" + (self.workdir / "serve.err").read_text()[-3000:]
-            )
-        return self
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            stop_process(self.proc, timeout=30.0)
-            self.proc = None
-
-
-# ---------------------------------------------------------------------------------------------
-# the client
-
-
-class Client:
-    """One keep-alive HTTP/1.1 connection (stdlib: the least client time per request)."""
-
-    def __init__(self, port: int, token: str | None = None) -> None:
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
-
-    def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any, float]:
-        """(status, decoded JSON body, seconds from sending to the end of the body)."""
-        headers = dict(self.headers)
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
-        started = time.perf_counter()
-        self.conn.request(method, path, body=data, headers=headers)
-        response = self.conn.getresponse()
-        raw = response.read()
-        elapsed = time.perf_counter() - started
-        return response.status, json.loads(raw) if raw else None, elapsed
-
-    def close(self) -> None:
-        self.conn.close()
-
-
-def login(port: int) -> tuple[str, float]:
-    """An access token of the first admin, and how long the login took."""
-    client = Client(port)
-    try:
-        status, body, elapsed = client.call(
-            "POST", "/api/v1/auth/login", {"username": "admin", "password": BENCH_ADMIN_PASSWORD}
-        )
-    finally:
-        client.close()
-    if status != 200:
-        raise RuntimeError(f"login answered {status}: {body}")
-    return str(body["access_token"]), elapsed
 
 
 @dataclass(frozen=True)
@@ -371,11 +261,7 @@ def main() -> None:
     )
     parser.add_argument("--workdir", type=Path, default=None, help="default: a temp dir")
     parser.add_argument("--quick", action="store_true", help="smoke run: small and short")
-    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve:
-        asyncio.run(_serve())
-        return
     if args.quick:
         args.alerts, args.requests, args.warmup = min(args.alerts, 5000), 30, 5
         args.runs, args.logins = 1, 8

@@ -15,7 +15,7 @@ How
     alerts with ~2 findings and 1–2 history rows each, 2,000 devices, ``--events`` events
     received evenly over the last 7 days (~60,000 in the last hour at 10 M), and the built-in
     rules (``opsconductor rules list`` stores them, as the agents stage does). The API and
-    console then run in a subprocess (``bench/api.py --serve``: the app, middleware and
+    console then run in a subprocess (``bench/_api_server.py``: the app, middleware and
     uvicorn server of ``opsconductor up``, without the pipeline). The client logs in as the
     first admin and asks for each page as a browser would (``Accept: text/html``) on one
     keep-alive connection: ``--warmup`` unmeasured requests, then ``--requests`` timed ones.
@@ -41,9 +41,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _alert_store import seed_rows
+from _api_server import Server, login
 from _common import install_cleanup, log, median, print_table
 from _console_store import ConsolePostgres, ConsoleSqlite
-from api import Server, login
 
 GOAL = 0.300
 

@@ -74,6 +74,11 @@ def ulid_floor(moment: float) -> str:
     return encode(max(0, int(moment * 1000)) << _RANDOM_BITS)
 
 
+def ulid_moment(ulid: str) -> float:
+    """The time (epoch seconds, to the millisecond) a ULID was minted for."""
+    return (decode(ulid) >> _RANDOM_BITS) / 1000.0
+
+
 def derived_ulid(moment: float, key: bytes) -> str:
     """A ULID that is a function of its inputs: the time is ``moment`` in milliseconds and the
     80 "random" bits come from a BLAKE2b hash of ``key`` — so deriving it twice from the same

@@ -17,7 +17,6 @@ import logging
 import time
 from typing import Annotated, Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends
 from sqlalchemy.exc import IntegrityError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -25,10 +24,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from opsconductor.api.deps import Principal, Session, authorize
 from opsconductor.api.events import Cursor, Limit
 from opsconductor.auth.users import USERNAME
-from opsconductor.errors import InputError
-from opsconductor.store.audit import AuditEntry, append_audit, verify_chain
-from opsconductor.store.pagination import check_limit, decode_text_cursor, encode_cursor
-from opsconductor.store.tables import audit_log
+from opsconductor.store.audit import (
+    AuditEntry,
+    AuditFilter,
+    append_audit,
+    list_records,
+    verify_chain,
+)
+from opsconductor.store.pagination import check_limit
 
 log = logging.getLogger(__name__)
 
@@ -160,18 +163,7 @@ async def list_audit(
 ) -> dict[str, Any]:
     """Audit records newest first (optionally of one actor), with a cursor."""
     check_limit(limit)
-    stmt = sa.select(audit_log).order_by(audit_log.c.seq.desc()).limit(limit + 1)
-    if actor is not None:
-        stmt = stmt.where(audit_log.c.actor == actor)
-    if cursor is not None:
-        kind, after = decode_text_cursor(cursor)
-        if kind != "audit" or not after.isdigit():
-            raise InputError("invalid cursor")
-        stmt = stmt.where(audit_log.c.seq < int(after))
-    rows = list(await session.execute(stmt))
-    more = len(rows) > limit
-    del rows[limit:]
-    next_cursor = encode_cursor(("audit", str(rows[-1].seq))) if more else None
+    rows, next_cursor = await list_records(session, AuditFilter(actor=actor), cursor, limit)
     return {"items": [_record_out(row) for row in rows], "next_cursor": next_cursor}
 
 

@@ -24,6 +24,7 @@ from opsconductor.store.pagination import (
     Page,
 )
 from opsconductor.store.tables import devices
+from opsconductor.store.text import contains_text
 
 FACETS = ("site", "groups", "tags")
 """The device attributes whose distinct values can be counted."""
@@ -62,16 +63,8 @@ def _conditions(flt: DeviceFilter, dialect: str) -> list[sa.ColumnElement[bool]]
     if flt.tag:
         conditions.append(_contains(devices.c.tags, flt.tag, dialect, "tag_value"))
     if flt.text:
-        pattern = "%" + flt.text.lower().replace("\\", "\\\\").replace("%", r"\%") + "%"
-        pattern = pattern.replace("_", r"\_")
-        conditions.append(
-            sa.or_(
-                *(
-                    sa.func.lower(column).like(pattern, escape="\\")
-                    for column in (devices.c.name, devices.c.address, devices.c.hostname)
-                )
-            )
-        )
+        columns = (devices.c.name, devices.c.address, devices.c.hostname)
+        conditions.append(sa.or_(*(contains_text(column, flt.text) for column in columns)))
     return conditions
 
 

@@ -15,6 +15,7 @@ the same position.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -23,8 +24,11 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from opsconductor.errors import InputError
 from opsconductor.store.bulk import transaction_lock
+from opsconductor.store.pagination import decode_text_cursor, encode_cursor
 from opsconductor.store.tables import audit_log
+from opsconductor.store.text import contains_text
 
 GENESIS = "0" * 64
 """The ``prev_hash`` of the first record."""
@@ -125,3 +129,41 @@ async def verify_chain(session: AsyncSession) -> ChainCheck:
             return ChainCheck(count, f"record {seq} was changed", seq)
         expected_seq, prev, count = seq + 1, str(row.hash), count + 1
     return ChainCheck(count)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    """Which records to list: of one actor, with ``action`` in their action, of one outcome
+    (``None``: any)."""
+
+    actor: str | None = None
+    action: str | None = None
+    outcome: str | None = None
+
+
+def audit_position(cursor: str) -> int:
+    """The sequence number a listing's cursor stands at; ``InputError`` if it is none."""
+    kind, after = decode_text_cursor(cursor)
+    if kind != "audit" or not re.fullmatch(r"[0-9]{1,18}", after):
+        raise InputError("invalid cursor: not a position in the audit log")
+    return int(after)
+
+
+async def list_records(
+    session: AsyncSession, flt: AuditFilter, cursor: str | None, limit: int
+) -> tuple[list[Any], str | None]:
+    """Records matching ``flt``, newest first, one keyset page after ``cursor``: the rows
+    and the next page's cursor (``None`` at the end)."""
+    stmt = sa.select(audit_log).order_by(audit_log.c.seq.desc()).limit(limit + 1)
+    if flt.actor is not None:
+        stmt = stmt.where(audit_log.c.actor == flt.actor)
+    if flt.action:
+        stmt = stmt.where(contains_text(audit_log.c.action, flt.action))
+    if flt.outcome is not None:
+        stmt = stmt.where(audit_log.c.outcome == flt.outcome)
+    if cursor:
+        stmt = stmt.where(audit_log.c.seq < audit_position(cursor))
+    rows = list(await session.execute(stmt))
+    more = len(rows) > limit
+    del rows[limit:]
+    return rows, encode_cursor(("audit", str(rows[-1].seq))) if more else None

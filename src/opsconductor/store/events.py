@@ -27,6 +27,7 @@ from opsconductor.store.pagination import (
     encode_id_cursor,
 )
 from opsconductor.store.tables import EVENT_COLUMNS, as_columns, events
+from opsconductor.store.text import contains_text
 
 _json_encode = msgspec.json.Encoder().encode
 _by_id = attrgetter("id")
@@ -110,11 +111,8 @@ async def add_events(session: AsyncSession, batch: Sequence[Event]) -> int:
     return max(result.rowcount, 0)
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _conditions(flt: EventFilter) -> list[sa.ColumnElement[bool]]:
+def event_conditions(flt: EventFilter) -> list[sa.ColumnElement[bool]]:
+    """The conditions on ``events`` that ``flt`` asks for."""
     c = events.c
     equal = {
         c.device_id: flt.device_id, c.domain: flt.domain, c.program: flt.program,
@@ -132,7 +130,7 @@ def _conditions(flt: EventFilter) -> list[sa.ColumnElement[bool]]:
     if flt.stated_until is not None:
         found.append(c.timestamp < flt.stated_until)
     if flt.text:
-        found.append(c.message.ilike(f"%{_escape_like(flt.text)}%", escape="\\"))
+        found.append(contains_text(c.message, flt.text))
     return found
 
 
@@ -148,7 +146,12 @@ async def list_events(
     ``InputError``, as does a ``limit`` outside ``1..MAX_LIMIT``.
     """
     check_limit(limit)
-    stmt = sa.select(events).where(*_conditions(flt)).order_by(events.c.id.desc()).limit(limit + 1)
+    stmt = (
+        sa.select(events)
+        .where(*event_conditions(flt))
+        .order_by(events.c.id.desc())
+        .limit(limit + 1)
+    )
     if cursor is not None:
         stmt = stmt.where(events.c.id < decode_id_cursor(cursor))
     result = await session.execute(stmt)

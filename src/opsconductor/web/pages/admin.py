@@ -8,11 +8,9 @@ and audit trail apply. An API key's secret is never rendered here: only the answ
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
@@ -24,10 +22,8 @@ from opsconductor.auth.passwords import MAX_LENGTH, MIN_LENGTH
 from opsconductor.auth.roles import Role
 from opsconductor.auth.users import list_users
 from opsconductor.auth.users import public as public_user
-from opsconductor.errors import InputError
 from opsconductor.stages import STAGES
-from opsconductor.store.pagination import decode_text_cursor, encode_cursor
-from opsconductor.store.tables import audit_log
+from opsconductor.store.audit import AuditFilter, list_records
 from opsconductor.web.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -64,30 +60,6 @@ async def keys_page(request: Request, session: Session, caller: KeyReader) -> HT
     return page(request, "admin_keys.html", caller, title="API keys", keys=rows, roles=ROLES)
 
 
-def _audit_query(actor: str, action: str, outcome: str, before: int | None) -> sa.Select[Any]:
-    stmt = sa.select(audit_log).order_by(audit_log.c.seq.desc()).limit(AUDIT_PAGE + 1)
-    if actor:
-        stmt = stmt.where(audit_log.c.actor == actor)
-    if action:
-        escaped = action.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        stmt = stmt.where(audit_log.c.action.ilike(f"%{escaped}%", escape="\\"))
-    if outcome:
-        stmt = stmt.where(audit_log.c.outcome == outcome)
-    if before is not None:
-        stmt = stmt.where(audit_log.c.seq < before)
-    return stmt
-
-
-def _before(cursor: str | None) -> int | None:
-    """The audit position in ``cursor``: ASCII digits that fit the database's integer."""
-    if not cursor:
-        return None
-    kind, after = decode_text_cursor(cursor)
-    if kind != "audit" or not re.fullmatch(r"[0-9]{1,18}", after):
-        raise InputError("invalid cursor: not a position in the audit log")
-    return int(after)
-
-
 @router.get("/admin/audit", response_class=HTMLResponse)
 async def audit_page(
     request: Request,
@@ -101,13 +73,11 @@ async def audit_page(
     """The audit log newest first, filtered by actor, action text and outcome, a page at a
     time (keyset: older than the last record shown)."""
     actor, action, outcome = actor.strip()[:64], action.strip()[:200], outcome.strip()[:40]
-    rows = list(await session.execute(_audit_query(actor, action, outcome, _before(cursor))))
-    more = len(rows) > AUDIT_PAGE
-    del rows[AUDIT_PAGE:]
+    flt = AuditFilter(actor or None, action or None, outcome or None)
+    rows, next_cursor = await list_records(session, flt, cursor, AUDIT_PAGE)
     filters = {k: v for k, v in (("actor", actor), ("action", action), ("outcome", outcome)) if v}
     next_url = None
-    if more:
-        next_cursor = encode_cursor(("audit", str(rows[-1].seq)))
+    if next_cursor:
         next_url = "/admin/audit?" + urlencode({**filters, "cursor": next_cursor})
     first_url = ("/admin/audit?" + urlencode(filters)) if cursor else None
     return page(

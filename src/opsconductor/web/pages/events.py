@@ -36,10 +36,11 @@ from sqlalchemy.sql.util import ClauseAdapter
 
 from opsconductor.api.deps import Principal, Session, authorize
 from opsconductor.errors import InputError
-from opsconductor.ids import decode, ulid_floor
+from opsconductor.ids import ulid_floor, ulid_moment
 from opsconductor.messages import Event
 from opsconductor.severity import SEVERITIES, severity_code
 from opsconductor.store.devices import get_device
+from opsconductor.store.events import EventFilter, event_conditions
 from opsconductor.store.pagination import decode_text_cursor, encode_cursor
 from opsconductor.store.tables import events
 from opsconductor.web.render import ENV, page
@@ -84,19 +85,13 @@ class Filters:
 
     def conditions(self) -> list[sa.ColumnElement[bool]]:
         """The conditions on a scanned row, besides the device (the scan's own range)."""
-        c = events.c
-        found: list[sa.ColumnElement[bool]] = []
-        if self.severity:
-            found.append(c.severity <= severity_code(self.severity))
-        for column, value in ((c.program, self.program), (c.domain, self.domain)):
-            if value:
-                found.append(column == value)
-        if self.source:
-            found.append(c.source == self.source)
-        if self.q:
-            escaped = self.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            found.append(c.message.ilike(f"%{escaped}%", escape="\\"))
-        return found
+        return event_conditions(
+            EventFilter(
+                severity_max=severity_code(self.severity) if self.severity else None,
+                program=self.program or None, domain=self.domain or None,
+                source=self.source or None, text=self.q or None,
+            )
+        )  # fmt: skip
 
     def query(self, **extra: str) -> str:
         """The query string of these filters (empty ones left out) and ``extra``."""
@@ -121,14 +116,9 @@ class Scan:
     """Whether more matches than a page were found."""
 
 
-def moment_of(ulid: str) -> float:
-    """The receipt time a ULID carries."""
-    return (decode(ulid) >> 80) / 1000.0
-
-
 def _check_id(value: str, what: str = "cursor") -> str:
     """``value`` if it is '' or an event id of a date, else ``InputError`` naming ``what``."""
-    if value and not (_ULID.fullmatch(value) and moment_of(value) <= _LAST_MOMENT):
+    if value and not (_ULID.fullmatch(value) and ulid_moment(value) <= _LAST_MOMENT):
         raise InputError(f"invalid {what}: not a position in the log")
     return value
 
@@ -222,14 +212,14 @@ async def events_page(
         older_url = "/events?" + flt.query(cursor=encode_cursor((low, found.low)))
     elif low:
         beyond_url = "/events?" + flt.query(window="all", cursor=encode_cursor(("", low)))
-    searched_to = moment_of(found.low) if found.low and not found.more else None
+    searched_to = ulid_moment(found.low) if found.low and not found.more else None
     device_row = await get_device(session, flt.device) if flt.device else None
     return page(
         request, "events.html", caller, title="Events", rows=rows, flt=flt, windows=WINDOWS,
         severities=SEVERITIES, paged=bool(cursor), older_url=older_url, beyond_url=beyond_url,
         budget_spent=not found.exhausted and not found.more, budget=SCAN_BUDGET,
-        window_label=WINDOWS[flt.window][0], low_time=moment_of(low) if low else None,
-        high_time=moment_of(high) if high else now, searched_to=searched_to,
+        window_label=WINDOWS[flt.window][0], low_time=ulid_moment(low) if low else None,
+        high_time=ulid_moment(high) if high else now, searched_to=searched_to,
         newest=rows[0].id if rows and not cursor else ulid_floor(now - TAIL_OVERLAP),
         device_row=device_row, tail_query=flt.query(), first_url="/events?" + flt.query(),
     )  # fmt: skip
