@@ -14,6 +14,8 @@ FACILITIES = (
 """Facility code → keyword (rsyslog's names for 12-15)."""
 ALERT_LEVELS = ("info", "warning", "minor", "major", "critical")
 """Alert severity levels of findings and alerts, least severe first."""
+ALERT_LEVELS_WORST_FIRST = ALERT_LEVELS[::-1]
+"""The same, most severe first (as lists and counts show them)."""
 
 SEVERITY_CODES: dict[str, int] = {
     **{name: code for code, name in enumerate(SEVERITIES)},

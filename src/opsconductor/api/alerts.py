@@ -38,6 +38,7 @@ from opsconductor.bus import subjects
 from opsconductor.errors import InputError
 from opsconductor.ids import new_ulid
 from opsconductor.messages import AlertChange, AlertChangeBatch
+from opsconductor.severity import ALERT_LEVELS_WORST_FIRST
 from opsconductor.store.tables import alerts as alerts_table
 
 router = APIRouter(tags=["alerts"])
@@ -47,7 +48,7 @@ Reader = Annotated[Principal, Depends(authorize("alerts:read"))]
 Writer = Annotated[Principal, Depends(authorize("alerts:write"))]
 Action = Callable[[float], Awaitable[AlertChange | None]]
 
-LEVELS = ("critical", "major", "minor", "warning", "info")
+LEVELS = ALERT_LEVELS_WORST_FIRST
 STATUSES = ("firing", "resolved")
 FINDING_KINDS = ("problem", "clear")
 

@@ -17,11 +17,12 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsconductor.ids import ulid_floor
+from opsconductor.severity import ALERT_LEVELS_WORST_FIRST
 from opsconductor.store.tables import alerts, events, findings
 from opsconductor.web.charts import Bucket
 from opsconductor.web.render import when
 
-SEVERITIES = ("critical", "major", "minor", "warning", "info")
+SEVERITIES = ALERT_LEVELS_WORST_FIRST
 ROW_BUDGET = 200_000
 """Events an aggregate reads at most (~60,000 an hour at 10,000,000 a week)."""
 

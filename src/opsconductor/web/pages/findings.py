@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from opsconductor.alerts import queries
 from opsconductor.api.deps import Principal, Session, authorize
 from opsconductor.errors import NotFound
-from opsconductor.severity import ALERT_LEVELS
+from opsconductor.severity import ALERT_LEVELS_WORST_FIRST
 from opsconductor.web.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -19,7 +19,7 @@ Reader = Annotated[Principal, Depends(authorize("findings:read"))]
 Text = Annotated[str | None, Query(max_length=200)]
 
 PAGE_SIZE = 50
-LEVELS = tuple(reversed(ALERT_LEVELS))
+LEVELS = ALERT_LEVELS_WORST_FIRST
 
 
 @router.get("/findings", response_class=HTMLResponse)
